@@ -1,0 +1,31 @@
+#pragma once
+// The isplitee CLI: one file per subcommand (thin: parse options, call the library, print).
+
+#include <functional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+namespace isplitee::app {
+
+/// Options shared by every subcommand.
+struct GlobalOptions {
+  std::string log_level = "info";
+  int threads = 0;  ///< 0 = all cores
+  bool quiet = false;
+};
+
+/// What a subcommand does once the command line is parsed (options are bound by then).
+using Action = std::function<void()>;
+
+// Each registers its subcommand (named as the function) on `app` and returns its action.
+Action add_run_command(CLI::App& app, const GlobalOptions& g);
+Action add_train_command(CLI::App& app, const GlobalOptions& g);
+Action add_trace_command(CLI::App& app, const GlobalOptions& g);
+Action add_distort_command(CLI::App& app, const GlobalOptions& g);
+Action add_profile_command(CLI::App& app, const GlobalOptions& g);
+Action add_replay_command(CLI::App& app, const GlobalOptions& g);
+Action add_report_command(CLI::App& app, const GlobalOptions& g);
+Action add_list_command(CLI::App& app, const GlobalOptions& g);
+
+}  // namespace isplitee::app
