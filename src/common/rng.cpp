@@ -5,6 +5,7 @@
 namespace isplitee {
 namespace {
 constexpr double kPi = 3.14159265358979323846;
+__extension__ typedef unsigned __int128 U128;
 inline std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 }  // namespace
 
@@ -42,12 +43,12 @@ double Rng::uniform() noexcept { return static_cast<double>(next_u64() >> 11) * 
 
 std::uint64_t Rng::uniform_int(std::uint64_t n) noexcept {
   // Lemire's nearly-divisionless method with rejection for exact uniformity.
-  unsigned __int128 m = static_cast<unsigned __int128>(next_u64()) * n;
+  U128 m = static_cast<U128>(next_u64()) * n;
   auto low = static_cast<std::uint64_t>(m);
   if (low < n) {
     const std::uint64_t threshold = (0 - n) % n;
     while (low < threshold) {
-      m = static_cast<unsigned __int128>(next_u64()) * n;
+      m = static_cast<U128>(next_u64()) * n;
       low = static_cast<std::uint64_t>(m);
     }
   }

@@ -165,7 +165,7 @@ double Node::number(const std::string& key, double def, double lo, double hi) co
   return v;
 }
 
-double Node::number(const std::string& key, double lo, double hi) const {
+double Node::number_required(const std::string& key, double lo, double hi) const {
   if (!has(key)) fail(key, "missing required key (a number in " + range_text(lo, hi) + ")");
   return number(key, 0.0, lo, hi);
 }

@@ -55,7 +55,7 @@ class Node {
   /// A number in [lo, hi]; `def` when absent.
   double number(const std::string& key, double def, double lo = -kInf, double hi = kInf) const;
   /// A required number in [lo, hi].
-  double number(const std::string& key, double lo = -kInf, double hi = kInf) const;
+  double number_required(const std::string& key, double lo = -kInf, double hi = kInf) const;
   /// An integer in [lo, hi]; `def` when absent.
   std::int64_t integer(const std::string& key, std::int64_t def, std::int64_t lo, std::int64_t hi) const;
   /// A required integer in [lo, hi].
