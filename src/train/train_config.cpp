@@ -41,7 +41,6 @@ TrainConfig parse_train_config(const config::Node& n) {
   c.batch_size = n.integer("batch_size", c.batch_size, 1, 65536);
   c.eval_batch_size = n.integer("eval_batch_size", c.eval_batch_size, 1, 65536);
   c.patience = n.integer("patience", c.patience, 1, 100000);
-  c.val_fraction = n.number("val_fraction", c.val_fraction, 0.0, 0.9);
   c.exit_weights = n.numbers("exit_weights", c.exit_weights, 0.0, 100.0);
   if (!c.exit_weights.empty()) {
     double sum = 0;
@@ -80,7 +79,6 @@ nlohmann::json to_json(const TrainConfig& c) {
       {"batch_size", c.batch_size},
       {"eval_batch_size", c.eval_batch_size},
       {"patience", c.patience},
-      {"val_fraction", c.val_fraction},
       {"exit_weights", c.exit_weights},
       {"label_smoothing", c.label_smoothing},
       {"augment",

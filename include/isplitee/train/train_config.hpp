@@ -21,7 +21,8 @@ struct AugmentConfig {
   double scale_min = 0.5;          ///< smallest area fraction of the random resized crop (caltech-jitter)
 };
 
-/// Joint multi-exit training recipe (METHOD.md §6). Every field has a default.
+/// Joint multi-exit training recipe (METHOD.md §6). Every field has a default. The validation
+/// hold-out is the data section's val_fraction (the "val" split of data::open_split).
 struct TrainConfig {
   std::string optimizer = "adam";   ///< "adam" | "sgd"
   double lr_backbone = 1.5e-4;      ///< learning rate of the backbone parameter group
@@ -40,7 +41,6 @@ struct TrainConfig {
   std::int64_t batch_size = 64;
   std::int64_t eval_batch_size = 256;
   std::int64_t patience = 50;       ///< early stop after this many epochs without a better val loss
-  double val_fraction = 0.1;        ///< share of the train split held out for validation
   std::vector<double> exit_weights; ///< w_k of the loss Σ w_k CE(z_k, y); empty = default_exit_weights(K)
   double label_smoothing = 0.0;
   AugmentConfig augment;

@@ -1,0 +1,92 @@
+#pragma once
+/// \file A backbone cut into stages with one exit head per stage (METHOD.md §1): the edge runs
+/// stages 1..s and heads 1..s, the cloud runs stages s+1..K and the final head.
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "isplitee/model/config.hpp"
+#include "isplitee/model/profile.hpp"
+
+namespace isplitee::model {
+
+/// Multi-exit network. Exits are numbered 1..K; exit K is the backbone's own classifier.
+/// Split points are numbered 0..K: split 0 is the input, split s is the activation after stage s
+/// (the one exit s reads). Submodules: `features` (the blocks, torchvision-like names),
+/// `exits` (heads 1..K-1) and `classifier` (the final head).
+class MultiExitNetImpl : public torch::nn::Module {
+ public:
+  /// Builds the architecture of `cfg` with random init (torchvision's init scheme); does not
+  /// load `cfg.pretrained` (build_model() does).
+  explicit MultiExitNetImpl(const ModelConfig& cfg);
+
+  /// Logits (N × classes) of exits 1..last_exit (default K). Never computes stages or heads past
+  /// last_exit. Throws Error(kUsage) when last_exit is outside 1..K.
+  std::vector<torch::Tensor> forward(torch::Tensor x, std::optional<int64_t> last_exit = {});
+
+  /// Runs stages begin+1..end: maps the activation at split `begin` to the one at split `end`
+  /// (0 ≤ begin ≤ end ≤ K). run_stages(x, 0, s) is the edge part, run_stages(h, s, K) the cloud's.
+  torch::Tensor run_stages(torch::Tensor h, int64_t begin, int64_t end);
+
+  /// Logits of exit k (1..K) from the activation at split k.
+  torch::Tensor exit_logits(int64_t k, const torch::Tensor& h);
+
+  /// K.
+  int64_t num_exits() const noexcept;
+  /// B: number of backbone blocks (depth units).
+  int64_t num_blocks() const noexcept;
+  /// l_k for k = 1..K (blocks run on the edge when splitting after exit k); back() == B.
+  const std::vector<int64_t>& exit_blocks() const noexcept;
+  /// The configuration this network was built from.
+  const ModelConfig& config() const noexcept;
+  /// Static cost profile (MACs, parameters, activation shapes), computed at construction at
+  /// cfg.input_size; latency fields are filled by measure_latency().
+  const ModelProfile& profile() const noexcept;
+  /// Replaces the profile (used by measure_latency()).
+  void set_profile(ModelProfile p);
+
+  /// Parameter groups for the trainer (METHOD.md §6 gives them different learning rates).
+  std::vector<torch::Tensor> backbone_parameters() const;
+  std::vector<torch::Tensor> exit_head_parameters() const;   ///< heads of exits 1..K-1
+  std::vector<torch::Tensor> final_head_parameters() const;  ///< exit K's classifier
+
+  /// How many times each stage (index k-1 for stage k) has run since the last reset; lets tests
+  /// prove that forward(x, k) computes nothing past stage k.
+  const std::vector<int64_t>& stage_calls() const noexcept;
+  void reset_stage_calls();
+
+  /// Folds every eval-mode BatchNorm into the convolution before it (inference only; parameters
+  /// are left untouched, so checkpoints are unaffected). Requires eval mode; train(true) unfolds.
+  void fold_batchnorm();
+  /// Whether fold_batchnorm() is active.
+  bool folded() const noexcept;
+
+  /// Switches train/eval; switching to train drops BatchNorm folding.
+  void train(bool on = true) override;
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+TORCH_MODULE(MultiExitNet);
+
+/// Builds the network of `cfg` and, when cfg.pretrained is set, loads that torchvision export
+/// (load_torchvision_weights). The net is returned in training mode.
+MultiExitNet build_model(const ModelConfig& cfg);
+
+/// Loads a file written by scripts/export_torchvision.py into `net`'s backbone (and its final
+/// classifier when shapes match; a classifier of another class count is skipped with a warning,
+/// the usual fine-tuning case). Exit heads are not in torchvision and keep their init. Throws
+/// Error(kData) listing missing, unexpected and shape-mismatched keys, or an arch mismatch.
+void load_torchvision_weights(MultiExitNetImpl& net, const std::string& path);
+
+/// Measures the median latency of each stage and head over `runs` runs (after `warmup`) at batch
+/// 1 and at batch `batch`, in eval mode under torch::InferenceMode (folding BN first when `fold`),
+/// and stores it in net.profile(). Restores the train/eval mode and folding afterwards.
+void measure_latency(MultiExitNetImpl& net, int64_t batch, int runs, int warmup = 2,
+                     bool fold = true);
+
+}  // namespace isplitee::model

@@ -1,0 +1,72 @@
+#pragma once
+/// \file The run directory's reports (DESIGN.md §4): report.json (everything, re-renderable),
+/// summary.csv, report.md (paper-style tables) and plots rendered with gnuplot.
+
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "isplitee/sim/experiment.hpp"
+#include "isplitee/trace/trace.hpp"
+
+namespace isplitee::report {
+
+/// What a replayed trace looked like (shown next to the policy tables).
+struct TraceSummary {
+  std::string name;                    ///< trace / stream name, e.g. "gaussian_noise@3"
+  std::size_t samples = 0;
+  std::vector<double> exit_accuracy;   ///< percent, per exit
+  std::vector<double> mean_confidence; ///< mean max-prob per exit
+  nlohmann::json distortion;           ///< the manifest's distortion entry
+  std::string directory;
+  bool reused = false;
+};
+
+/// Per-exit accuracy (percent) and mean confidence of a trace.
+TraceSummary summarize_trace(const trace::Trace& t, const std::string& name);
+
+/// One point of a `--sweep` grid.
+struct SweepPoint {
+  std::vector<std::pair<std::string, nlohmann::json>> assignment;  ///< key → value
+  sim::ExperimentResult result;
+};
+
+/// Everything a run directory reports.
+struct RunReport {
+  nlohmann::json config = nlohmann::json::object();  ///< config.resolved.json
+  nlohmann::json meta = nlohmann::json::object();    ///< version, timings, threads, model profile
+  std::vector<TraceSummary> traces;
+  sim::ExperimentResult result;                      ///< the configured (un-swept) experiment
+  std::vector<std::string> sweep_keys;
+  std::vector<SweepPoint> sweep;                     ///< empty without --sweep
+};
+
+/// JSON form of a report (report.json) and its inverse; Error(kData) naming `source` when malformed.
+nlohmann::json to_json(const RunReport& r);
+RunReport run_report_from_json(const nlohmann::json& j, const std::string& source);
+/// Reads <dir>/report.json.
+RunReport read_run_report(const std::filesystem::path& dir);
+
+/// Writes report.json, summary.csv, report.md (and sweep.csv with a sweep), each atomically; with
+/// `plots`, renders plots/*.png and plots/*.svg with gnuplot (a missing gnuplot is a warning, listed
+/// in report.md). Returns the files written, relative to `dir`.
+std::vector<std::string> write_report_files(const std::filesystem::path& dir, const RunReport& r,
+                                            bool plots);
+
+/// The paper-style Markdown report.
+std::string render_markdown(const RunReport& r, const std::vector<std::string>& plot_files);
+/// summary.csv: one row per (stream, policy) with mean, std and 95% interval of every metric.
+std::string render_summary_csv(const sim::ExperimentResult& r);
+/// sweep.csv: one row per (sweep point, stream, policy).
+std::string render_sweep_csv(const RunReport& r);
+/// The main table for the terminal: per stream, I-SplitEE and the references.
+std::string render_terminal_table(const RunReport& r);
+
+/// Renders the plots into <dir>/plots with gnuplot; returns the files written (relative to dir).
+/// Throws Error(kIo) when gnuplot fails; returns {} and logs a warning when gnuplot is missing.
+std::vector<std::string> render_plots(const std::filesystem::path& dir, const RunReport& r);
+
+}  // namespace isplitee::report

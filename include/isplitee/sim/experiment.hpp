@@ -1,0 +1,95 @@
+#pragma once
+/// \file A sweep: every policy on every stream for every repeat, in parallel threads, with results
+/// bit-identical for any thread count; metrics summarised over repeats (METHOD.md §5).
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "isplitee/cost/cost_model.hpp"
+#include "isplitee/policy/policy.hpp"
+#include "isplitee/sim/simulator.hpp"
+#include "isplitee/sim/stats.hpp"
+#include "isplitee/stream/stream.hpp"
+#include "isplitee/trace/trace.hpp"
+
+namespace isplitee::sim {
+
+/// What to run.
+struct ExperimentSpec {
+  std::vector<std::string> trace_names;                      ///< e.g. "none", "gaussian_noise@3"
+  std::vector<std::shared_ptr<const trace::Trace>> traces;   ///< same order; all share K and depths
+  stream::StreamsConfig streams;
+  std::vector<policy::PolicySpec> policies;
+  cost::CostConfig cost;
+  std::size_t repeats = 5;
+  std::uint64_t seed = 0;
+  std::size_t threads = 0;        ///< 0 = all cores
+  bool record_steps = false;
+  std::size_t curve_points = 100;
+};
+
+/// Results of one (stream, policy) over all repeats.
+struct CellResult {
+  std::string stream, policy, policy_name;  ///< policy = label, policy_name = registry name
+  std::size_t steps = 0;
+  /// Named metrics in a fixed order: accuracy, cost_per_sample, cost_total, cost_reduction, accuracy_drop,
+  /// offload_fraction, mean_reward, regret, dynamic_regret, best_fixed_arm, [bytes_per_sample].
+  std::vector<std::pair<std::string, Stat>> metrics;
+  std::vector<double> arm_histogram;   ///< mean over repeats, K+1 (last: cloud-only)
+  std::vector<double> exit_histogram;  ///< mean over repeats, K
+  std::vector<std::size_t> curve_t;
+  std::vector<double> regret_mean, regret_low, regret_high;  ///< cumulative regret curve with 95% band
+  std::vector<std::size_t> bin_edges;
+  std::vector<std::vector<double>> arm_over_time;  ///< per bin, mean K+1 arm fractions
+  std::vector<std::size_t> segment_starts;
+  std::vector<std::string> segment_traces;
+  std::vector<std::vector<StepRecord>> steps_per_repeat;  ///< only with record_steps (not in JSON)
+
+  /// The metric `name`; throws Error(kUsage) when absent.
+  const Stat& metric(const std::string& name) const;
+  /// Whether the metric is present.
+  bool has_metric(const std::string& name) const noexcept;
+};
+
+/// Everything a report needs.
+struct ExperimentResult {
+  cost::CostConfig cost;
+  std::vector<double> depths;
+  std::size_t num_arms = 0, repeats = 0, threads = 0;
+  std::uint64_t seed = 0;
+  std::vector<std::string> trace_names, streams, policies;
+  std::vector<CellResult> cells;  ///< stream-major: cells[s * policies + p]
+  double wall_seconds = 0;
+
+  /// The cell for (stream, policy label); throws Error(kUsage) when absent.
+  const CellResult& cell(const std::string& stream, const std::string& policy) const;
+};
+
+/// Called after each finished run (serialised: never concurrently), with done and total runs.
+using ProgressCallback = std::function<void(std::size_t done, std::size_t total)>;
+
+/// Runs the experiment. Seeds derive from (seed, stream name, policy label, repeat), so a result never
+/// depends on thread count or on the order of lists.
+ExperimentResult run_experiment(const ExperimentSpec& spec, const ProgressCallback& progress = {});
+
+/// JSON form of a result (steps excluded) and its inverse (for `isplitee report`).
+nlohmann::json to_json(const ExperimentResult& r);
+/// Rebuilds a result from to_json output; throws Error(kData) naming `source` on a malformed document.
+ExperimentResult experiment_result_from_json(const nlohmann::json& j, const std::string& source = "report.json");
+
+/// Writes steps.csv (stream,policy,repeat,t,segment,arm,exited,offloaded,exit,prediction,correct,cost,reward,
+/// regret; arms and exits 1-based, arm "cloud" / "cascade" for those baselines) atomically.
+void write_steps_csv(const std::filesystem::path& path, const ExperimentResult& r);
+
+/// A plain-text table of the main metrics (mean ± half-width of the 95% interval).
+std::string format_table(const ExperimentResult& r);
+
+}  // namespace isplitee::sim

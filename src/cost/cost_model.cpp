@@ -1,0 +1,69 @@
+#include "isplitee/cost/cost_model.hpp"
+
+#include <cmath>
+
+#include "isplitee/common/error.hpp"
+
+namespace isplitee::cost {
+
+CostConfig parse_cost_config(const config::Node& node) {
+  CostConfig c;
+  c.alpha = node.number("alpha", c.alpha, 0.0, 1.0);
+  c.lambda = node.number("lambda", c.lambda, 0.0, 1e6);
+  c.mu = node.number("mu", c.mu, 0.0, 1e6);
+  c.offload = node.number("offload", c.offload, 0.0, 1e6);
+  const auto units = node.choice("depth_units", "blocks", {"blocks", "macs"});
+  c.depth_units = units == "macs" ? DepthUnits::kMacs : DepthUnits::kBlocks;
+  const auto side = node.choice("side_info", "oracle", {"oracle", "strict", "proxy"});
+  c.side_info = side == "strict" ? SideInfo::kStrict : side == "proxy" ? SideInfo::kProxy : SideInfo::kOracle;
+  node.finish();
+  return c;
+}
+
+nlohmann::json to_json(const CostConfig& c) {
+  return {{"alpha", c.alpha},         {"lambda", c.lambda},
+          {"mu", c.mu},               {"offload", c.offload},
+          {"depth_units", to_string(c.depth_units)}, {"side_info", to_string(c.side_info)}};
+}
+
+std::string to_string(DepthUnits u) { return u == DepthUnits::kMacs ? "macs" : "blocks"; }
+
+std::string to_string(SideInfo s) {
+  switch (s) {
+    case SideInfo::kStrict: return "strict";
+    case SideInfo::kProxy: return "proxy";
+    default: return "oracle";
+  }
+}
+
+std::vector<double> exit_depths(const trace::Manifest& m, DepthUnits units, const std::string& source) {
+  ISPLITEE_CHECK_CODE(!m.exits.empty(), ErrorCode::kData, source, ": manifest lists no exits");
+  std::vector<double> d;
+  d.reserve(m.exits.size());
+  for (std::size_t k = 0; k < m.exits.size(); ++k) {
+    const double v = units == DepthUnits::kMacs ? m.exits[k].macs_millions : m.exits[k].depth_blocks;
+    const char* what = units == DepthUnits::kMacs ? "macs_millions" : "depth_blocks";
+    ISPLITEE_CHECK_CODE(std::isfinite(v) && v > 0, ErrorCode::kData, source, ": exits[", k, "].", what,
+                        " = ", v, " must be > 0",
+                        units == DepthUnits::kMacs ? " (MACs unknown: use cost.depth_units=blocks)" : "");
+    ISPLITEE_CHECK_CODE(k == 0 || v >= d.back(), ErrorCode::kData, source, ": exits[", k, "].", what, " = ",
+                        v, " is smaller than the previous exit's ", d.back(), " (depths must not decrease)");
+    d.push_back(v);
+  }
+  return d;
+}
+
+CostModel::CostModel(const CostConfig& config, std::vector<double> depths)
+    : config_(config), depths_(std::move(depths)) {
+  ISPLITEE_CHECK(!depths_.empty(), "cost model: at least one exit is needed");
+  gamma_.reserve(depths_.size());
+  for (double l : depths_) gamma_.push_back(config_.lambda * l);
+}
+
+void CostModel::oracle_rewards(const float* conf, double* out) const noexcept {
+  const std::size_t k = gamma_.size();
+  const double c_final = conf[k - 1];
+  for (std::size_t i = 0; i < k; ++i) out[i] = reward(i, conf[i], c_final);
+}
+
+}  // namespace isplitee::cost

@@ -1,0 +1,362 @@
+// The built-in policies (METHOD.md §3–4) and their registry. Every class lives here, in an anonymous
+// namespace: the public API is Policy + PolicyRegistry (DESIGN.md §5 rule 1).
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "isplitee/common/error.hpp"
+#include "isplitee/common/rng.hpp"
+#include "isplitee/policy/policy.hpp"
+
+namespace isplitee::policy {
+
+void Policy::bad_arm(Arm a) const {
+  fail(ErrorCode::kInternal, "policy '", name(), "' chose arm ", a, " outside [0, ", num_arms_, ")");
+}
+
+Policy::Policy(std::size_t num_arms) : num_arms_(num_arms) {
+  ISPLITEE_CHECK(num_arms >= 1, "a policy needs at least one arm, got ", num_arms);
+}
+
+namespace {
+
+constexpr double kInfIndex = std::numeric_limits<double>::infinity();
+
+/// argmax with ties to the lowest index (the shallowest split, METHOD.md §3).
+inline Arm argmax_lowest(const double* v, std::size_t n) noexcept {
+  Arm best = 0;
+  double bv = v[0];
+  for (std::size_t j = 1; j < n; ++j)
+    if (v[j] > bv) {
+      bv = v[j];
+      best = static_cast<Arm>(j);
+    }
+  return best;
+}
+
+/// Running per-arm statistics S(j), N(j) with the cached mean and 1/sqrt(N) the index needs.
+struct ArmStats {
+  explicit ArmStats(std::size_t k) : sum(k, 0.0), count(k, 0.0), mean(k, 0.0), inv_sqrt(k, kInfIndex) {}
+  void add(std::size_t j, double r) noexcept {
+    sum[j] += r;
+    count[j] += 1.0;
+    mean[j] = sum[j] / count[j];
+    inv_sqrt[j] = 1.0 / std::sqrt(count[j]);
+  }
+  /// Applies feedback: with side observations every valid observed arm, else the chosen arm only.
+  void apply(const Feedback& f, bool side) noexcept {
+    if (f.num_observed == 0) return;
+    if (!side) {
+      if (f.valid[f.arm]) add(f.arm, f.rewards[f.arm]);
+      return;
+    }
+    for (std::size_t j = 0; j < f.num_observed; ++j)
+      if (f.valid[j]) add(j, f.rewards[j]);
+  }
+  std::vector<double> sum, count, mean, inv_sqrt;
+};
+
+/// UCB with (i-splitee) or without (splitee) side observations. Decision (METHOD.md §3 leaves it
+/// open): n counts the samples arrived so far, the current one included, so ln(n) > 0 after init.
+class Ucb final : public Policy {
+ public:
+  Ucb(std::size_t k, double beta, bool side) : Policy(k), beta_(beta), side_(side), stats_(k), index_(k) {}
+  std::string_view name() const noexcept override { return side_ ? "i-splitee" : "splitee"; }
+
+ private:
+  Arm do_select(const Round& r) override {
+    const std::size_t k = num_arms();
+    if (r.t < k) return static_cast<Arm>(r.t);  // init: arm j on sample j
+    const double c = beta_ * std::sqrt(std::log(static_cast<double>(r.t + 1)));
+    for (std::size_t j = 0; j < k; ++j)
+      index_[j] = stats_.count[j] > 0 ? stats_.mean[j] + c * stats_.inv_sqrt[j] : kInfIndex;
+    return argmax_lowest(index_.data(), k);
+  }
+  void do_update(const Feedback& f) override { stats_.apply(f, side_); }
+  double beta_;
+  bool side_;
+  ArmStats stats_;
+  std::vector<double> index_;
+};
+
+class FixedArm final : public Policy {
+ public:
+  FixedArm(std::size_t k, Arm arm, std::string_view name) : Policy(k), arm_(arm), name_(name) {}
+  std::string_view name() const noexcept override { return name_; }
+
+ private:
+  Arm do_select(const Round&) override { return arm_; }
+  void do_update(const Feedback&) override {}
+  Arm arm_;
+  std::string_view name_;
+};
+
+class RandomArm final : public Policy {
+ public:
+  RandomArm(std::size_t k, std::uint64_t seed) : Policy(k), rng_(seed) {}
+  std::string_view name() const noexcept override { return "random"; }
+
+ private:
+  Arm do_select(const Round&) override { return static_cast<Arm>(rng_.uniform_int(num_arms())); }
+  void do_update(const Feedback&) override {}
+  Rng rng_;
+};
+
+class RandomPerRun final : public Policy {
+ public:
+  RandomPerRun(std::size_t k, std::uint64_t seed)
+      : Policy(k), arm_(static_cast<Arm>(Rng(seed).uniform_int(k))) {}
+  std::string_view name() const noexcept override { return "random-per-run"; }
+
+ private:
+  Arm do_select(const Round&) override { return arm_; }
+  void do_update(const Feedback&) override {}
+  Arm arm_;
+};
+
+class BestFixed final : public Policy {
+ public:
+  explicit BestFixed(std::size_t k) : Policy(k) {}
+  std::string_view name() const noexcept override { return "best-fixed"; }
+  bool needs_oracle() const noexcept override { return true; }
+
+ private:
+  void do_begin_run(const RunInfo& info) override {
+    ISPLITEE_ASSERT(info.hindsight_means && info.hindsight_means->size() == num_arms(), "best-fixed");
+    arm_ = argmax_lowest(info.hindsight_means->data(), num_arms());
+  }
+  Arm do_select(const Round&) override { return arm_; }
+  void do_update(const Feedback&) override {}
+  Arm arm_ = 0;
+};
+
+class PerSampleOracle final : public Policy {
+ public:
+  explicit PerSampleOracle(std::size_t k) : Policy(k) {}
+  std::string_view name() const noexcept override { return "per-sample-oracle"; }
+  bool needs_oracle() const noexcept override { return true; }
+
+ private:
+  Arm do_select(const Round& r) override {
+    ISPLITEE_ASSERT(r.oracle_rewards != nullptr, "per-sample-oracle");
+    return argmax_lowest(r.oracle_rewards, num_arms());
+  }
+  void do_update(const Feedback&) override {}
+};
+
+class EpsilonGreedy final : public Policy {
+ public:
+  EpsilonGreedy(std::size_t k, double eps, std::uint64_t seed) : Policy(k), eps_(eps), rng_(seed), stats_(k) {}
+  std::string_view name() const noexcept override { return "epsilon-greedy"; }
+
+ private:
+  Arm do_select(const Round& r) override {
+    const std::size_t k = num_arms();
+    if (r.t < k) return static_cast<Arm>(r.t);
+    if (rng_.uniform() < eps_) return static_cast<Arm>(rng_.uniform_int(k));
+    return argmax_lowest(stats_.mean.data(), k);
+  }
+  void do_update(const Feedback& f) override { stats_.apply(f, true); }
+  double eps_;
+  Rng rng_;
+  ArmStats stats_;
+};
+
+/// Gaussian Thompson sampling: θ_j ~ N(mean_j, σ²/N_j) (rewards are not Bernoulli).
+class Thompson final : public Policy {
+ public:
+  Thompson(std::size_t k, double sigma, std::uint64_t seed)
+      : Policy(k), sigma_(sigma), rng_(seed), stats_(k), theta_(k) {}
+  std::string_view name() const noexcept override { return "thompson"; }
+
+ private:
+  Arm do_select(const Round& r) override {
+    const std::size_t k = num_arms();
+    if (r.t < k) return static_cast<Arm>(r.t);
+    for (std::size_t j = 0; j < k; ++j)
+      theta_[j] = stats_.count[j] > 0 ? stats_.mean[j] + sigma_ * stats_.inv_sqrt[j] * rng_.normal() : kInfIndex;
+    return argmax_lowest(theta_.data(), k);
+  }
+  void do_update(const Feedback& f) override { stats_.apply(f, true); }
+  double sigma_;
+  Rng rng_;
+  ArmStats stats_;
+  std::vector<double> theta_;
+};
+
+/// Sliding-window UCB (Garivier & Moulines) with side observations: statistics over the last τ rounds,
+/// index X̄_τ + sqrt(ξ·ln(min(n, τ))/N_τ); an arm with no observation in the window is played first.
+class SlidingWindowUcb final : public Policy {
+ public:
+  SlidingWindowUcb(std::size_t k, std::size_t tau, double xi)
+      : Policy(k), tau_(tau), xi_(xi), sum_(k, 0.0), count_(k, 0.0), index_(k) {}
+  std::string_view name() const noexcept override { return "sw-ucb"; }
+
+ private:
+  Arm do_select(const Round& r) override {
+    const std::size_t k = num_arms();
+    if (r.t < k) return static_cast<Arm>(r.t);
+    const double n = static_cast<double>(std::min<std::uint64_t>(r.t + 1, tau_));
+    const double c = std::sqrt(xi_ * std::log(n));
+    for (std::size_t j = 0; j < k; ++j)
+      index_[j] = count_[j] > 0 ? sum_[j] / count_[j] + c / std::sqrt(count_[j]) : kInfIndex;
+    return argmax_lowest(index_.data(), k);
+  }
+  void do_begin_run(const RunInfo& info) override { horizon_ = info.horizon; }
+  void do_update(const Feedback& f) override {
+    const std::size_t k = num_arms();
+    if (ring_valid_.empty()) {
+      // The window never holds more rounds than the run has: a huge τ on a short stream costs nothing.
+      capacity_ = horizon_ ? std::min<std::size_t>(tau_, horizon_) : tau_;
+      ring_rewards_.assign(capacity_ * k, 0.0);
+      ring_valid_.assign(capacity_ * k, 0);
+    }
+    ISPLITEE_ASSERT(stored_ < capacity_ || capacity_ == tau_, "sw-ucb: more rounds than the announced horizon");
+    double* rr = &ring_rewards_[head_ * k];
+    std::uint8_t* rv = &ring_valid_[head_ * k];
+    if (stored_ == tau_) {  // the oldest round leaves the window
+      for (std::size_t j = 0; j < k; ++j)
+        if (rv[j]) {
+          sum_[j] -= rr[j];
+          count_[j] -= 1.0;
+          if (count_[j] == 0.0) sum_[j] = 0.0;  // no drift left behind
+        }
+    } else {
+      ++stored_;
+    }
+    for (std::size_t j = 0; j < k; ++j) {
+      const bool ok = j < f.num_observed && f.valid[j];
+      rv[j] = ok;
+      rr[j] = ok ? f.rewards[j] : 0.0;
+      if (ok) {
+        sum_[j] += rr[j];
+        count_[j] += 1.0;
+      }
+    }
+    head_ = (head_ + 1) % capacity_;
+  }
+  std::size_t tau_;
+  double xi_;
+  std::vector<double> sum_, count_, index_, ring_rewards_;
+  std::vector<std::uint8_t> ring_valid_;
+  std::size_t head_ = 0, stored_ = 0, capacity_ = 0;
+  std::uint64_t horizon_ = 0;
+};
+
+/// Discounted UCB (Garivier & Moulines) with side observations: every round discounts all statistics by γ;
+/// index X̄_γ + 2·sqrt(ξ·ln(n_γ)/N_γ). Decision: n_γ is the discounted number of rounds Σ γ^(t−s) (one per
+/// round, as in the original where one arm is observed per round), clamped so ln(n_γ) ≥ 0.
+class DiscountedUcb final : public Policy {
+ public:
+  DiscountedUcb(std::size_t k, double gamma, double xi)
+      : Policy(k), gamma_(gamma), xi_(xi), sum_(k, 0.0), count_(k, 0.0), index_(k) {}
+  std::string_view name() const noexcept override { return "discounted-ucb"; }
+
+ private:
+  Arm do_select(const Round& r) override {
+    const std::size_t k = num_arms();
+    if (r.t < k) return static_cast<Arm>(r.t);
+    const double c = 2.0 * std::sqrt(xi_ * std::log(std::max(1.0, rounds_)));
+    for (std::size_t j = 0; j < k; ++j)
+      index_[j] = count_[j] > 0 ? sum_[j] / count_[j] + c / std::sqrt(count_[j]) : kInfIndex;
+    return argmax_lowest(index_.data(), k);
+  }
+  void do_update(const Feedback& f) override {
+    const std::size_t k = num_arms();
+    rounds_ = gamma_ * rounds_ + 1.0;
+    for (std::size_t j = 0; j < k; ++j) {
+      sum_[j] *= gamma_;
+      count_[j] *= gamma_;
+      if (j < f.num_observed && f.valid[j]) {
+        sum_[j] += f.rewards[j];
+        count_[j] += 1.0;
+      }
+    }
+  }
+  double gamma_, xi_;
+  std::vector<double> sum_, count_, index_;
+  double rounds_ = 0.0;
+};
+
+double p(const nlohmann::json& params, const char* key) { return params.at(key).get<double>(); }
+
+}  // namespace
+
+const PolicyRegistry& builtin_policies() {
+  static const PolicyRegistry registry = [] {
+    PolicyRegistry r;
+    // One line per policy (DESIGN.md §5 rule 2): name, description, params {name, default, lo, hi}, factory.
+    r.add({"i-splitee", "UCB with side observations from every shallower exit (METHOD.md §3)",
+           {{"beta", 1.0, 0.0, 1e3, false, "exploration weight β"}}, false,
+           [](const nlohmann::json& q, std::size_t k, std::uint64_t) {
+             return std::make_unique<Ucb>(k, p(q, "beta"), true);
+           }});
+    r.add({"splitee", "UCB updating only the chosen arm (no side observations)",
+           {{"beta", 1.0, 0.0, 1e3, false, "exploration weight β"}}, false,
+           [](const nlohmann::json& q, std::size_t k, std::uint64_t) {
+             return std::make_unique<Ucb>(k, p(q, "beta"), false);
+           }});
+    r.add({"final-exit", "always arm K: whole network on the edge (reference for cost reduction)", {}, false,
+           [](const nlohmann::json&, std::size_t k, std::uint64_t) {
+             return std::make_unique<FixedArm>(k, static_cast<Arm>(k - 1), "final-exit");
+           }});
+    r.add({"cloud-only", "send the raw input: cost o, prediction of the final exit", {}, false,
+           [](const nlohmann::json&, std::size_t k, std::uint64_t) {
+             return std::make_unique<FixedArm>(k, kCloudArm, "cloud-only");
+           }});
+    r.add({"edge-threshold", "exit at the first exit with C_k >= alpha, else the final exit; no offloading", {},
+           false,
+           [](const nlohmann::json&, std::size_t k, std::uint64_t) {
+             return std::make_unique<FixedArm>(k, kCascadeArm, "edge-threshold");
+           }});
+    r.add({"fixed", "a given arm (1..K) for every sample", {{"arm", 1, 1, 1e6, true, "split arm, 1-based"}},
+           false,
+           [](const nlohmann::json& q, std::size_t k, std::uint64_t) {
+             const auto a = q.at("arm").get<double>();
+             ISPLITEE_CHECK(a >= 1 && a <= static_cast<double>(k), "policy 'fixed': arm ", a,
+                            " is out of range [1, ", k, "] for a trace with ", k, " exits");
+             return std::make_unique<FixedArm>(k, static_cast<Arm>(a - 1), "fixed");
+           }});
+    r.add({"random", "a uniform arm per sample", {}, false,
+           [](const nlohmann::json&, std::size_t k, std::uint64_t s) { return std::make_unique<RandomArm>(k, s); }});
+    r.add({"random-per-run", "one uniform arm per repeat", {}, false,
+           [](const nlohmann::json&, std::size_t k, std::uint64_t s) {
+             return std::make_unique<RandomPerRun>(k, s);
+           }});
+    r.add({"best-fixed", "oracle: the arm with the best mean reward over the stream in hindsight", {}, true,
+           [](const nlohmann::json&, std::size_t k, std::uint64_t) { return std::make_unique<BestFixed>(k); }});
+    r.add({"per-sample-oracle", "oracle: the best arm for each sample (upper bound on reward)", {}, true,
+           [](const nlohmann::json&, std::size_t k, std::uint64_t) {
+             return std::make_unique<PerSampleOracle>(k);
+           }});
+    r.add({"epsilon-greedy", "greedy on mean reward with side observations, uniform arm with probability epsilon",
+           {{"epsilon", 0.1, 0.0, 1.0, false, "exploration probability"}}, false,
+           [](const nlohmann::json& q, std::size_t k, std::uint64_t s) {
+             return std::make_unique<EpsilonGreedy>(k, p(q, "epsilon"), s);
+           }});
+    r.add({"thompson", "Gaussian Thompson sampling with side observations: theta_j ~ N(mean_j, sigma^2/N_j)",
+           {{"sigma", 0.5, 0.0, 1e3, false, "posterior scale"}}, false,
+           [](const nlohmann::json& q, std::size_t k, std::uint64_t s) {
+             return std::make_unique<Thompson>(k, p(q, "sigma"), s);
+           }});
+    r.add({"sw-ucb", "sliding-window UCB with side observations (last tau rounds)",
+           {{"tau", 1000, 1, 1e9, true, "window length in rounds"},
+            {"xi", 0.6, 0.0, 1e3, false, "exploration constant"}},
+           false,
+           [](const nlohmann::json& q, std::size_t k, std::uint64_t) {
+             return std::make_unique<SlidingWindowUcb>(k, static_cast<std::size_t>(p(q, "tau")), p(q, "xi"));
+           }});
+    r.add({"discounted-ucb", "discounted UCB with side observations (statistics discounted by gamma per round)",
+           {{"gamma", 0.998, 1e-6, 1.0, false, "discount factor in (0, 1]"},
+            {"xi", 0.6, 0.0, 1e3, false, "exploration constant"}},
+           false,
+           [](const nlohmann::json& q, std::size_t k, std::uint64_t) {
+             return std::make_unique<DiscountedUcb>(k, p(q, "gamma"), p(q, "xi"));
+           }});
+    return r;
+  }();
+  return registry;
+}
+
+}  // namespace isplitee::policy

@@ -1,0 +1,90 @@
+#include <cmath>
+
+#include "isplitee/common/error.hpp"
+#include "isplitee/common/text.hpp"
+#include "isplitee/policy/policy.hpp"
+
+namespace isplitee::policy {
+
+PolicyRegistry& PolicyRegistry::add(PolicyInfo info) {
+  ISPLITEE_ASSERT(find(info.name) == nullptr, "duplicate policy ", info.name);
+  entries_.push_back(std::move(info));
+  return *this;
+}
+
+const PolicyInfo* PolicyRegistry::find(const std::string& name) const noexcept {
+  for (const auto& e : entries_)
+    if (e.name == name) return &e;
+  return nullptr;
+}
+
+std::vector<std::string> PolicyRegistry::names() const {
+  std::vector<std::string> n;
+  for (const auto& e : entries_) n.push_back(e.name);
+  return n;
+}
+
+const PolicyInfo& PolicyRegistry::at(const std::string& name) const {
+  if (const auto* e = find(name)) return *e;
+  const auto near = nearest_word(name, names());
+  fail(ErrorCode::kUsage, "unknown policy '", name, "'", near.empty() ? "" : " (did you mean '" + near + "'?)",
+       "; available: ", join(names(), ", "));
+}
+
+PolicySpec parse_policy_spec(const config::Node& node) {
+  PolicySpec s;
+  s.name = node.string_required("name");
+  const auto* info = builtin_policies().find(s.name);
+  if (!info) {
+    const auto near = nearest_word(s.name, builtin_policies().names());
+    node.fail("name", "unknown policy '" + s.name + "'" + (near.empty() ? "" : " (did you mean '" + near + "'?)") +
+                          "; available: " + join(builtin_policies().names(), ", "));
+  }
+  s.label = node.string("label", s.name);
+  ISPLITEE_CHECK(!s.label.empty(), node.source(), ": ", node.path_of("label"), ": must not be empty");
+  for (const auto& prm : info->params) {
+    if (prm.integer) {
+      s.params[prm.name] = static_cast<double>(node.integer(prm.name, static_cast<std::int64_t>(prm.default_value),
+                                                            static_cast<std::int64_t>(prm.lo),
+                                                            static_cast<std::int64_t>(prm.hi)));
+    } else {
+      s.params[prm.name] = node.number(prm.name, prm.default_value, prm.lo, prm.hi);
+    }
+  }
+  node.finish();  // unknown params -> error with "did you mean"
+  return s;
+}
+
+PolicySpec parse_policy_argument(const std::string& text) {
+  nlohmann::json j = nlohmann::json::object();
+  const auto colon = text.find(':');
+  j["name"] = text.substr(0, colon);
+  if (colon != std::string::npos) {
+    for (const auto& kv : split(text.substr(colon + 1), ',')) {
+      const auto eq = kv.find('=');
+      ISPLITEE_CHECK(eq != std::string::npos && eq > 0, "--policy ", text, ": expected NAME:key=value,key=value");
+      const auto key = kv.substr(0, eq), val = kv.substr(eq + 1);
+      auto parsed = nlohmann::json::parse(val, nullptr, /*allow_exceptions=*/false);
+      j[key] = parsed.is_discarded() ? nlohmann::json(val) : parsed;
+    }
+  }
+  const auto doc = config::Document::from_json(j, "--policy " + text);
+  return parse_policy_spec(config::Node(doc));
+}
+
+nlohmann::json to_json(const PolicySpec& s) {
+  nlohmann::json j = s.params;
+  j["name"] = s.name;
+  j["label"] = s.label;
+  return j;
+}
+
+std::unique_ptr<Policy> make_policy(const PolicySpec& spec, std::size_t num_arms, std::uint64_t seed) {
+  const auto& info = builtin_policies().at(spec.name);
+  nlohmann::json params = nlohmann::json::object();
+  for (const auto& prm : info.params)
+    params[prm.name] = spec.params.contains(prm.name) ? spec.params.at(prm.name).get<double>() : prm.default_value;
+  return info.factory(params, num_arms, seed);
+}
+
+}  // namespace isplitee::policy

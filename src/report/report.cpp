@@ -1,0 +1,437 @@
+#include "isplitee/report/report.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "isplitee/common/atomic_file.hpp"
+#include "isplitee/common/error.hpp"
+#include "isplitee/common/log.hpp"
+
+namespace isplitee::report {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kReportFormatVersion = 1;
+
+// Metrics shown in the paper-style tables: key, header, scale, decimals.
+struct Column {
+  const char* key;
+  const char* header;
+  double scale;
+  int decimals;
+};
+constexpr Column kTableColumns[] = {
+    {"accuracy", "accuracy %", 1.0, 2},          {"cost_per_sample", "cost/sample", 1.0, 3},
+    {"cost_reduction", "cost cut %", 1.0, 1},    {"accuracy_drop", "acc. drop (pts)", 1.0, 2},
+    {"offload_fraction", "offload %", 100.0, 1}, {"regret", "regret", 1.0, 1},
+};
+
+std::string fmt(double v, int decimals) {
+  if (!std::isfinite(v)) return "n/a";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+// "mean ± half-width of the 95% interval" (plain mean with one repeat).
+std::string fmt_stat(const sim::Stat& s, double scale, int decimals) {
+  std::string out = fmt(s.mean * scale, decimals);
+  const double hw = (s.ci_high - s.ci_low) / 2 * scale;
+  if (s.values.size() > 1) out += " ± " + fmt(hw, decimals);
+  return out;
+}
+
+nlohmann::json to_json(const TraceSummary& t) {
+  return {{"name", t.name},
+          {"samples", t.samples},
+          {"exit_accuracy", t.exit_accuracy},
+          {"mean_confidence", t.mean_confidence},
+          {"distortion", t.distortion},
+          {"directory", t.directory},
+          {"reused", t.reused}};
+}
+
+TraceSummary trace_summary_from_json(const nlohmann::json& j) {
+  TraceSummary t;
+  t.name = j.at("name").get<std::string>();
+  t.samples = j.at("samples").get<std::size_t>();
+  t.exit_accuracy = j.at("exit_accuracy").get<std::vector<double>>();
+  t.mean_confidence = j.at("mean_confidence").get<std::vector<double>>();
+  t.distortion = j.value("distortion", nlohmann::json::object());
+  t.directory = j.value("directory", "");
+  t.reused = j.value("reused", false);
+  return t;
+}
+
+std::string csv_escape(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string value_text(const nlohmann::json& v) {
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+std::string assignment_text(const SweepPoint& p) {
+  std::string s;
+  for (const auto& [k, v] : p.assignment) s += (s.empty() ? "" : ", ") + k + "=" + value_text(v);
+  return s;
+}
+
+// The stream names that are schedules (more than one segment).
+bool is_schedule(const sim::CellResult& c) { return c.segment_starts.size() > 1; }
+
+// A policy label that exists in the result, preferring I-SplitEE.
+std::string headline_policy(const sim::ExperimentResult& r) {
+  for (std::size_t p = 0; p < r.policies.size(); ++p)
+    if (!r.cells.empty() && r.cells[p].policy_name == "i-splitee") return r.policies[p];
+  return r.policies.empty() ? "" : r.policies.front();
+}
+
+}  // namespace
+
+TraceSummary summarize_trace(const trace::Trace& t, const std::string& name) {
+  TraceSummary s;
+  s.name = name;
+  s.samples = t.num_samples;
+  s.distortion = t.manifest.distortion;
+  s.exit_accuracy.assign(t.num_exits, 0.0);
+  s.mean_confidence.assign(t.num_exits, 0.0);
+  for (std::size_t i = 0; i < t.num_samples; ++i)
+    for (std::size_t k = 0; k < t.num_exits; ++k) {
+      s.exit_accuracy[k] += t.pred_at(i, k) == t.label[i] ? 1.0 : 0.0;
+      s.mean_confidence[k] += t.conf_at(i, k);
+    }
+  const double n = std::max<double>(1.0, static_cast<double>(t.num_samples));
+  for (std::size_t k = 0; k < t.num_exits; ++k) {
+    s.exit_accuracy[k] *= 100.0 / n;
+    s.mean_confidence[k] /= n;
+  }
+  return s;
+}
+
+nlohmann::json to_json(const RunReport& r) {
+  nlohmann::json traces = nlohmann::json::array();
+  for (const auto& t : r.traces) traces.push_back(to_json(t));
+  nlohmann::json sweep = nlohmann::json::array();
+  for (const auto& p : r.sweep) {
+    nlohmann::json a = nlohmann::json::array();
+    for (const auto& [k, v] : p.assignment) a.push_back({{"key", k}, {"value", v}});
+    sweep.push_back({{"assignment", a}, {"result", sim::to_json(p.result)}});
+  }
+  return {{"format_version", kReportFormatVersion},
+          {"config", r.config},
+          {"meta", r.meta},
+          {"traces", traces},
+          {"result", sim::to_json(r.result)},
+          {"sweep_keys", r.sweep_keys},
+          {"sweep", sweep}};
+}
+
+RunReport run_report_from_json(const nlohmann::json& j, const std::string& source) {
+  RunReport r;
+  try {
+    const int version = j.at("format_version").get<int>();
+    ISPLITEE_CHECK_CODE(version == kReportFormatVersion, ErrorCode::kData, source,
+                        ": format_version ", version, " is not supported (expected ",
+                        kReportFormatVersion, ")");
+    r.config = j.at("config");
+    r.meta = j.at("meta");
+    for (const auto& t : j.at("traces")) r.traces.push_back(trace_summary_from_json(t));
+    r.result = sim::experiment_result_from_json(j.at("result"), source);
+    r.sweep_keys = j.at("sweep_keys").get<std::vector<std::string>>();
+    for (const auto& p : j.at("sweep")) {
+      SweepPoint sp;
+      for (const auto& a : p.at("assignment"))
+        sp.assignment.emplace_back(a.at("key").get<std::string>(), a.at("value"));
+      sp.result = sim::experiment_result_from_json(p.at("result"), source);
+      r.sweep.push_back(std::move(sp));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    fail(ErrorCode::kData, source, ": malformed report: ", e.what());
+  }
+  return r;
+}
+
+RunReport read_run_report(const fs::path& dir) {
+  const fs::path p = dir / "report.json";
+  std::error_code ec;
+  ISPLITEE_CHECK_CODE(fs::exists(p, ec), ErrorCode::kIo, p.string(),
+                      ": not found (is this a run directory written by `isplitee run`?)");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_text_file(p));
+  } catch (const nlohmann::json::parse_error& e) {
+    fail(ErrorCode::kData, p.string(), ": malformed JSON: ", e.what());
+  }
+  return run_report_from_json(j, p.string());
+}
+
+std::string render_summary_csv(const sim::ExperimentResult& r) {
+  std::ostringstream os;
+  os.precision(10);
+  std::vector<std::string> names;
+  if (!r.cells.empty())
+    for (const auto& [name, stat] : r.cells.front().metrics) names.push_back(name);
+  // bytes_per_sample is present only for some cells: include it when any cell has it.
+  const bool any_bytes = std::any_of(r.cells.begin(), r.cells.end(), [](const sim::CellResult& c) {
+    return c.has_metric("bytes_per_sample");
+  });
+  if (any_bytes && std::find(names.begin(), names.end(), "bytes_per_sample") == names.end())
+    names.push_back("bytes_per_sample");
+  os << "stream,policy,policy_name,steps,repeats";
+  for (const auto& n : names) os << ',' << n << "_mean," << n << "_std," << n << "_ci_low," << n << "_ci_high";
+  os << '\n';
+  for (const auto& c : r.cells) {
+    os << csv_escape(c.stream) << ',' << csv_escape(c.policy) << ',' << c.policy_name << ','
+       << c.steps << ',' << r.repeats;
+    for (const auto& n : names) {
+      if (c.has_metric(n)) {
+        const auto& s = c.metric(n);
+        os << ',' << s.mean << ',' << s.std << ',' << s.ci_low << ',' << s.ci_high;
+      } else {
+        os << ",,,,";
+      }
+    }
+    os << '\n';
+  }
+  return os.str();
+}
+
+std::string render_sweep_csv(const RunReport& r) {
+  std::ostringstream os;
+  os.precision(10);
+  for (const auto& k : r.sweep_keys) os << csv_escape(k) << ',';
+  os << "stream,policy";
+  for (const auto& col : kTableColumns) os << ',' << col.key << "_mean," << col.key << "_ci_low," << col.key << "_ci_high";
+  os << '\n';
+  for (const auto& p : r.sweep) {
+    for (const auto& c : p.result.cells) {
+      for (const auto& [k, v] : p.assignment) os << csv_escape(value_text(v)) << ',';
+      os << csv_escape(c.stream) << ',' << csv_escape(c.policy);
+      for (const auto& col : kTableColumns) {
+        const auto& s = c.metric(col.key);
+        os << ',' << s.mean << ',' << s.ci_low << ',' << s.ci_high;
+      }
+      os << '\n';
+    }
+  }
+  return os.str();
+}
+
+namespace {
+
+// One Markdown table: rows = policies of stream `s`.
+void markdown_stream_table(std::ostringstream& os, const sim::ExperimentResult& r, std::size_t s) {
+  os << "| policy |";
+  for (const auto& col : kTableColumns) os << ' ' << col.header << " |";
+  os << "\n|---|";
+  for (std::size_t i = 0; i < std::size(kTableColumns); ++i) os << "---:|";
+  os << '\n';
+  for (std::size_t p = 0; p < r.policies.size(); ++p) {
+    const auto& c = r.cells[s * r.policies.size() + p];
+    os << "| " << c.policy << " |";
+    for (const auto& col : kTableColumns) os << ' ' << fmt_stat(c.metric(col.key), col.scale, col.decimals) << " |";
+    os << '\n';
+  }
+}
+
+std::string cost_text(const nlohmann::json& cost) {
+  std::ostringstream os;
+  os << "α = " << cost.value("alpha", 0.5) << ", λ = " << cost.value("lambda", 0.1)
+     << " per " << (cost.value("depth_units", "blocks") == "macs" ? "MMAC" : "block")
+     << ", μ = " << cost.value("mu", 1.0) << ", o = " << cost.value("offload", 0.5)
+     << ", side information: `" << cost.value("side_info", "oracle") << "`";
+  return os.str();
+}
+
+}  // namespace
+
+std::string render_markdown(const RunReport& r, const std::vector<std::string>& plot_files) {
+  const auto& res = r.result;
+  std::ostringstream os;
+  const std::string name = r.config.value("name", "experiment");
+  os << "# isplitee report: " << name << "\n\n";
+  os << "- isplitee " << r.meta.value("isplitee_version", "?") << " (git "
+     << r.meta.value("git_hash", "?") << "), written " << r.meta.value("written_at", "?") << '\n';
+  if (r.meta.contains("model"))
+    os << "- model: " << r.meta["model"].value("summary", "?") << '\n';
+  if (r.config.contains("data"))
+    os << "- data: " << r.config["data"].value("name", "?") << ", split `"
+       << r.config.value("trace", nlohmann::json::object()).value("split", "test") << "`\n";
+  os << "- cost model: " << cost_text(r.config.value("cost", nlohmann::json::object())) << '\n';
+  os << "- depths l_k: ";
+  for (std::size_t k = 0; k < res.depths.size(); ++k) os << (k ? ", " : "") << res.depths[k];
+  os << " (K = " << res.num_arms << ")\n";
+  os << "- " << res.repeats << " repeats (seed " << res.seed << "), "
+     << "intervals are 95% Student-t over repeats; cost reduction and accuracy drop are against "
+        "`final-exit` on the same stream and repeat\n";
+  if (r.meta.contains("timings")) {
+    os << "- timings (s):";
+    for (auto it = r.meta["timings"].begin(); it != r.meta["timings"].end(); ++it)
+      os << ' ' << it.key() << ' ' << fmt(it.value().get<double>(), 1) << ';';
+    os << '\n';
+  }
+  os << '\n';
+
+  if (!r.traces.empty()) {
+    os << "## Traces: per-exit accuracy (%)\n\n| trace | samples |";
+    const std::size_t k = r.traces.front().exit_accuracy.size();
+    for (std::size_t e = 0; e < k; ++e) os << " exit " << e + 1 << " |";
+    os << "\n|---|---:|";
+    for (std::size_t e = 0; e < k; ++e) os << "---:|";
+    os << '\n';
+    for (const auto& t : r.traces) {
+      os << "| " << t.name << " | " << t.samples << " |";
+      for (double a : t.exit_accuracy) os << ' ' << fmt(a, 2) << " |";
+      os << '\n';
+    }
+    os << '\n';
+  }
+
+  // Headline: I-SplitEE against the paper's claim on every stream.
+  const std::string head = headline_policy(res);
+  if (!head.empty() && !res.streams.empty()) {
+    os << "## " << head << " against final-exit inference\n\n"
+       << "The paper's claim: at least 55% lower cost with at most 5 points accuracy drop.\n\n"
+       << "| stream | accuracy % | final-exit accuracy % | cost cut % | acc. drop (pts) | claim holds |\n"
+       << "|---|---:|---:|---:|---:|:---:|\n";
+    for (std::size_t s = 0; s < res.streams.size(); ++s) {
+      const auto& c = res.cell(res.streams[s], head);
+      const double cut = c.metric("cost_reduction").mean, drop = c.metric("accuracy_drop").mean;
+      const double final_acc = c.metric("accuracy").mean + drop;
+      os << "| " << res.streams[s] << " | " << fmt_stat(c.metric("accuracy"), 1, 2) << " | "
+         << fmt(final_acc, 2) << " | " << fmt_stat(c.metric("cost_reduction"), 1, 1) << " | "
+         << fmt_stat(c.metric("accuracy_drop"), 1, 2) << " | "
+         << (cut >= 55.0 && drop <= 5.0 ? "yes" : "no") << " |\n";
+    }
+    os << '\n';
+  }
+
+  os << "## Policies per stream\n\n";
+  for (std::size_t s = 0; s < res.streams.size(); ++s) {
+    os << "### " << res.streams[s] << "\n\n";
+    const auto& c0 = res.cells[s * res.policies.size()];
+    os << c0.steps << " steps per repeat";
+    if (is_schedule(c0)) {
+      os << "; segments:";
+      for (std::size_t i = 0; i < c0.segment_starts.size(); ++i)
+        os << ' ' << c0.segment_traces[i] << " from t = " << c0.segment_starts[i] + 1
+           << (i + 1 < c0.segment_starts.size() ? ";" : "");
+    }
+    os << "\n\n";
+    markdown_stream_table(os, res, s);
+    os << '\n';
+  }
+
+  // Chosen arms: where does each policy split?
+  if (!res.cells.empty()) {
+    os << "## Chosen split (share of samples per arm, %), first stream `" << res.streams.front()
+       << "`\n\n| policy |";
+    for (std::size_t a = 0; a < res.num_arms; ++a) os << " arm " << a + 1 << " |";
+    os << " cloud |\n|---|";
+    for (std::size_t a = 0; a <= res.num_arms; ++a) os << "---:|";
+    os << '\n';
+    for (std::size_t p = 0; p < res.policies.size(); ++p) {
+      const auto& c = res.cells[p];
+      os << "| " << c.policy << " |";
+      for (double f : c.arm_histogram) os << ' ' << fmt(100 * f, 1) << " |";
+      os << '\n';
+    }
+    os << '\n';
+  }
+
+  if (!r.sweep.empty()) {
+    os << "## Sweep over " << [&] {
+      std::string k;
+      for (const auto& s : r.sweep_keys) k += (k.empty() ? "" : " × ") + ("`" + s + "`");
+      return k;
+    }() << "\n\n";
+    const std::string hp = headline_policy(r.sweep.front().result);
+    os << "Policy `" << hp << "`, mean over streams of the per-stream means.\n\n| point | accuracy % | "
+          "cost cut % | acc. drop (pts) | offload % | streams where the claim holds |\n"
+          "|---|---:|---:|---:|---:|---:|\n";
+    for (const auto& p : r.sweep) {
+      double acc = 0, cut = 0, drop = 0, off = 0;
+      std::size_t holds = 0, n = 0;
+      for (const auto& c : p.result.cells) {
+        if (c.policy != hp) continue;
+        ++n;
+        acc += c.metric("accuracy").mean;
+        cut += c.metric("cost_reduction").mean;
+        drop += c.metric("accuracy_drop").mean;
+        off += c.metric("offload_fraction").mean;
+        if (c.metric("cost_reduction").mean >= 55.0 && c.metric("accuracy_drop").mean <= 5.0) ++holds;
+      }
+      const double d = std::max<double>(1.0, static_cast<double>(n));
+      os << "| " << assignment_text(p) << " | " << fmt(acc / d, 2) << " | " << fmt(cut / d, 1) << " | "
+         << fmt(drop / d, 2) << " | " << fmt(100 * off / d, 1) << " | " << holds << "/" << n << " |\n";
+    }
+    os << "\nEvery (point, stream, policy) is in `sweep.csv`.\n\n";
+  }
+
+  if (!plot_files.empty()) {
+    os << "## Plots\n\n";
+    for (const auto& f : plot_files)
+      if (f.size() > 4 && f.compare(f.size() - 4, 4, ".png") == 0) os << "![" << f << "](" << f << ")\n\n";
+  } else {
+    os << "_No plots were rendered (gnuplot missing or plots disabled)._\n";
+  }
+  return os.str();
+}
+
+std::string render_terminal_table(const RunReport& r) {
+  const auto& res = r.result;
+  std::ostringstream os;
+  const std::string head = headline_policy(res);
+  const std::vector<std::string> refs = {"final-exit", "edge-threshold", "cloud-only", "best-fixed"};
+  char line[256];
+  std::snprintf(line, sizeof line, "%-24s %-18s %12s %12s %10s %10s %9s\n", "stream", "policy",
+                "accuracy %", "cost/sample", "cost cut %", "acc. drop", "offload %");
+  os << line;
+  for (std::size_t s = 0; s < res.streams.size(); ++s) {
+    for (std::size_t p = 0; p < res.policies.size(); ++p) {
+      const auto& c = res.cells[s * res.policies.size() + p];
+      const bool show = c.policy == head ||
+                        std::find(refs.begin(), refs.end(), c.policy_name) != refs.end();
+      if (!show) continue;
+      std::snprintf(line, sizeof line, "%-24s %-18s %12s %12s %10s %10s %9s\n",
+                    res.streams[s].substr(0, 24).c_str(), c.policy.substr(0, 18).c_str(),
+                    fmt(c.metric("accuracy").mean, 2).c_str(),
+                    fmt(c.metric("cost_per_sample").mean, 3).c_str(),
+                    fmt(c.metric("cost_reduction").mean, 1).c_str(),
+                    fmt(c.metric("accuracy_drop").mean, 2).c_str(),
+                    fmt(100 * c.metric("offload_fraction").mean, 1).c_str());
+      os << line;
+    }
+  }
+  return os.str();
+}
+
+std::vector<std::string> write_report_files(const fs::path& dir, const RunReport& r, bool plots) {
+  std::vector<std::string> written;
+  std::vector<std::string> plot_files;
+  if (plots) plot_files = render_plots(dir, r);
+  write_text_atomic(dir / "report.json", to_json(r).dump(1) + "\n");
+  written.push_back("report.json");
+  write_text_atomic(dir / "summary.csv", render_summary_csv(r.result));
+  written.push_back("summary.csv");
+  if (!r.sweep.empty()) {
+    write_text_atomic(dir / "sweep.csv", render_sweep_csv(r));
+    written.push_back("sweep.csv");
+  }
+  write_text_atomic(dir / "report.md", render_markdown(r, plot_files));
+  written.push_back("report.md");
+  written.insert(written.end(), plot_files.begin(), plot_files.end());
+  return written;
+}
+
+}  // namespace isplitee::report

@@ -1,0 +1,277 @@
+#include "isplitee/tracegen/generate.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+
+#include <torch/torch.h>
+
+#include "isplitee/common/error.hpp"
+#include "isplitee/common/log.hpp"
+#include "isplitee/common/progress.hpp"
+#include "isplitee/data/dataset.hpp"
+#include "isplitee/data/loader.hpp"
+#include "isplitee/model/checkpoint.hpp"
+#include "isplitee/model/multi_exit_net.hpp"
+#include "isplitee/model/profile.hpp"
+#include "isplitee/model/runtime.hpp"
+#include "isplitee/tracegen/exit_stats.hpp"
+#include "isplitee/version.hpp"
+
+namespace isplitee::tracegen {
+namespace fs = std::filesystem;
+namespace {
+
+// A file-system-safe directory name for a trace label ("gaussian_noise@3" stays as is).
+std::string safe_name(const std::string& label) {
+  std::string s = label;
+  for (char& ch : s)
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '@' || ch == '-' || ch == '_' || ch == '.' ||
+          ch == '+'))
+      ch = '_';
+  return s;
+}
+
+std::shared_ptr<const data::Dataset> open_limited(const data::DatasetConfig& data, const TraceConfig& cfg) {
+  auto ds = data::open_split(data, cfg.split);
+  ISPLITEE_CHECK_CODE(ds->size() > 0, ErrorCode::kData, "trace: the ", cfg.split, " split of ", ds->name(),
+                      " is empty");
+  if (cfg.max_samples > 0 && static_cast<std::size_t>(cfg.max_samples) < ds->size()) {
+    std::vector<std::size_t> idx(static_cast<std::size_t>(cfg.max_samples));
+    std::iota(idx.begin(), idx.end(), 0);
+    return std::make_shared<data::Subset>(ds, std::move(idx), ds->name());
+  }
+  return ds;
+}
+
+// Everything a trace run needs once per checkpoint.
+struct Loaded {
+  model::LoadedCheckpoint ck;
+  std::string sha256;
+};
+
+Loaded load_for_tracing(const TraceRequest& req) {
+  ISPLITEE_CHECK_CODE(fs::exists(req.checkpoint), ErrorCode::kIo, "trace: checkpoint ",
+                      req.checkpoint.string(), " not found (train one with `isplitee train`)");
+  Loaded l{model::load_checkpoint(req.checkpoint), model::sha256_file(req.checkpoint)};
+  l.ck.net->to(torch::Device(model::check_device(req.device)));
+  l.ck.net->train(false);
+  if (req.trace.fold_batchnorm) l.ck.net->fold_batchnorm();
+  return l;
+}
+
+trace::Trace run_trace(const TraceRequest& req, Loaded& l, const distort::DistortionSpec& spec,
+                       const std::string& key, double* seconds) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto& net = *l.ck.net;
+  const torch::Device device(model::check_device(req.device));
+  auto ds = open_limited(req.data, req.trace);
+  ISPLITEE_CHECK(static_cast<std::int64_t>(ds->num_classes()) == l.ck.config.num_classes, "trace: checkpoint ",
+                 req.checkpoint.string(), " has ", l.ck.config.num_classes, " classes but ", ds->name(),
+                 " has ", ds->num_classes());
+  const cv::Mat first = ds->image(0);
+  const auto dist = distort::make_distortion(spec, std::min(first.rows, first.cols));
+  const std::shared_ptr<const distort::Distortion> shared_dist(dist.get(), [](const distort::Distortion*) {});
+  data::SampleTransform transform;
+  if (spec.name != "none") {
+    const std::uint64_t seed = req.seed;
+    transform = [shared_dist, ds, seed](const cv::Mat& img, std::size_t index) {
+      return distort::apply_seeded(*shared_dist, img, seed, ds->sample_id(index));
+    };
+  }
+
+  const std::size_t n = ds->size();
+  const auto k_exits = static_cast<std::size_t>(net.num_exits());
+  const auto classes = static_cast<std::size_t>(l.ck.config.num_classes);
+  trace::Trace t;
+  t.num_samples = n;
+  t.num_exits = k_exits;
+  t.conf.resize(n * k_exits);
+  t.pred.resize(n * k_exits);
+  t.entropy.resize(n * k_exits);
+  t.margin.resize(n * k_exits);
+  t.label.resize(n);
+  if (req.trace.save_logits) t.logits.resize(n * k_exits * classes);
+  t.manifest.sample_ids.resize(n);
+
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  data::BatchLoader loader(ds, order, static_cast<std::size_t>(req.trace.batch_size), req.data.preprocess,
+                           transform, static_cast<int>(req.trace.workers));
+  Progress bar("trace " + distort::label(spec), n, "img", req.progress && progress_enabled());
+  torch::InferenceMode guard;
+  data::Batch b;
+  std::size_t row = 0;
+  while (loader.next(b)) {
+    const auto outs = net.forward(b.images.to(device));
+    const auto bn = static_cast<std::size_t>(b.images.size(0));
+    for (std::size_t k = 0; k < k_exits; ++k) {
+      const auto s = exit_statistics(outs[k]);
+      const auto conf = s.conf.cpu().contiguous(), pred = s.pred.cpu().contiguous(),
+                 ent = s.entropy.cpu().contiguous(), mar = s.margin.cpu().contiguous();
+      const float* pc = conf.data_ptr<float>();
+      const std::int32_t* pp = pred.data_ptr<std::int32_t>();
+      const float* pe = ent.data_ptr<float>();
+      const float* pm = mar.data_ptr<float>();
+      for (std::size_t i = 0; i < bn; ++i) {
+        const std::size_t at = (row + i) * k_exits + k;
+        t.conf[at] = pc[i];
+        t.pred[at] = pp[i];
+        t.entropy[at] = pe[i];
+        t.margin[at] = pm[i];
+      }
+      if (req.trace.save_logits) {
+        const auto z = outs[k].to(torch::kFloat32).cpu().contiguous();
+        const float* pz = z.data_ptr<float>();
+        for (std::size_t i = 0; i < bn; ++i)
+          std::copy(pz + i * classes, pz + (i + 1) * classes, t.logits.begin() + ((row + i) * k_exits + k) * classes);
+      }
+    }
+    const auto labels = b.labels.cpu().contiguous();
+    const auto ids = b.sample_ids.cpu().contiguous();
+    for (std::size_t i = 0; i < bn; ++i) {
+      t.label[row + i] = static_cast<std::int32_t>(labels.data_ptr<std::int64_t>()[i]);
+      t.manifest.sample_ids[row + i] = ids.data_ptr<std::int64_t>()[i];
+    }
+    row += bn;
+    bar.tick(bn);
+  }
+  bar.finish();
+  ISPLITEE_ASSERT(row == n, "loader returned ", row, " of ", n, " samples");
+
+  auto& m = t.manifest;
+  m.format_version = trace::kTraceFormatVersion;
+  m.arch = l.ck.config.arch;
+  m.num_classes = l.ck.config.num_classes;
+  m.exits = model::to_exit_infos(net.profile());
+  m.checkpoint_sha256 = l.sha256;
+  m.dataset = req.data.name;
+  m.split = req.trace.split;
+  m.distortion = {{"name", spec.name},
+                  {"label", distort::label(spec)},
+                  {"description", dist->describe()},
+                  {"spec", distort::to_json(spec)}};
+  m.seed = req.seed;
+  m.tool_version = std::string(kVersion);
+  // No timings here: equal inputs must give byte-identical manifests.
+  m.extra = {{"cache_key", key},
+             {"generator", kGeneratorVersion},
+             {"data", data::to_json(req.data)},
+             {"model", model::to_json(l.ck.config)},
+             {"exit_blocks", net.exit_blocks()},
+             {"max_samples", req.trace.max_samples},
+             {"batch_size", req.trace.batch_size},
+             {"fold_batchnorm", req.trace.fold_batchnorm}};
+  if (seconds) *seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return t;
+}
+
+// Refuses a cached trace whose manifest disagrees with the inputs it is filed under.
+void check_cached(const trace::Trace& t, const fs::path& dir, const std::string& key, const std::string& sha,
+                  const TraceRequest& req, const distort::DistortionSpec& spec) {
+  const auto& m = t.manifest;
+  auto refuse = [&](const std::string& field, const std::string& got, const std::string& want) {
+    fail(ErrorCode::kData, "trace ", dir.string(), ": manifest.json ", field, " is ", got, ", expected ", want,
+         " (the manifest was edited or the directory holds another trace); rerun with --force to recompute");
+  };
+  const std::string got_key = m.extra.is_object() && m.extra.contains("cache_key") && m.extra["cache_key"].is_string()
+                                  ? m.extra["cache_key"].get<std::string>()
+                                  : std::string("(missing)");
+  if (got_key != key) refuse("extra.cache_key", got_key, key);
+  if (m.checkpoint_sha256 != sha) refuse("checkpoint_sha256", m.checkpoint_sha256, sha);
+  if (m.split != req.trace.split) refuse("split", m.split, req.trace.split);
+  if (m.seed != req.seed) refuse("seed", std::to_string(m.seed), std::to_string(req.seed));
+  const auto want_spec = distort::to_json(spec);
+  const auto got_spec = m.distortion.is_object() && m.distortion.contains("spec") ? m.distortion["spec"]
+                                                                                 : nlohmann::json();
+  if (got_spec != want_spec) refuse("distortion.spec", got_spec.dump(), want_spec.dump());
+  if (m.sample_ids.size() != t.num_samples)
+    refuse("sample_ids length", std::to_string(m.sample_ids.size()), std::to_string(t.num_samples));
+}
+
+// Writes the whole directory under a temporary name and renames it into place, so an interrupted
+// run never leaves a half-written trace where the cache would find it.
+void write_trace_dir(const fs::path& dir, const trace::Trace& t) {
+  const fs::path tmp = dir.parent_path() / (".tmp-" + dir.filename().string() + "-" + std::to_string(::getpid()));
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  trace::write_trace(tmp, t);
+  fs::remove_all(dir, ec);
+  fs::rename(tmp, dir, ec);
+  ISPLITEE_CHECK_CODE(!ec, ErrorCode::kIo, "cannot move ", tmp.string(), " to ", dir.string(), ": ", ec.message());
+}
+
+}  // namespace
+
+std::string trace_cache_key(const std::string& checkpoint_sha256, const data::DatasetConfig& data,
+                            const TraceConfig& cfg, const distort::DistortionSpec& spec, std::uint64_t seed) {
+  const nlohmann::json j = {{"generator", kGeneratorVersion},
+                            {"format_version", trace::kTraceFormatVersion},
+                            {"checkpoint_sha256", checkpoint_sha256},
+                            {"data", data::to_json(data)},
+                            {"split", cfg.split},
+                            {"max_samples", cfg.max_samples},
+                            {"batch_size", cfg.batch_size},
+                            {"distortion", distort::to_json(spec)},
+                            {"seed", seed},
+                            {"save_logits", cfg.save_logits},
+                            {"fold_batchnorm", cfg.fold_batchnorm}};
+  return model::sha256_hex(j.dump());
+}
+
+std::vector<double> trace_exit_accuracy(const trace::Trace& t) {
+  std::vector<double> acc(t.num_exits, 0.0);
+  if (t.num_samples == 0) return acc;
+  for (std::size_t i = 0; i < t.num_samples; ++i)
+    for (std::size_t k = 0; k < t.num_exits; ++k)
+      if (t.pred_at(i, k) == t.label[i]) acc[k] += 1;
+  for (auto& a : acc) a = 100.0 * a / static_cast<double>(t.num_samples);
+  return acc;
+}
+
+trace::Trace generate_trace(const TraceRequest& req, const distort::DistortionSpec& spec, double* seconds) {
+  auto l = load_for_tracing(req);
+  const auto key = trace_cache_key(l.sha256, req.data, req.trace, spec, req.seed);
+  return run_trace(req, l, spec, key, seconds);
+}
+
+std::vector<TraceArtifact> ensure_traces(const TraceRequest& req) {
+  ISPLITEE_CHECK(!req.trace_dir.empty(), "trace: no output directory for traces");
+  ISPLITEE_CHECK_CODE(fs::exists(req.checkpoint), ErrorCode::kIo, "trace: checkpoint ", req.checkpoint.string(),
+                      " not found (train one with `isplitee train`)");
+  const std::string sha = model::sha256_file(req.checkpoint);
+  std::optional<Loaded> loaded;  // loaded lazily: a fully cached request never touches the network
+  std::vector<TraceArtifact> out;
+  for (const auto& spec : req.trace.distortions) {
+    TraceArtifact a;
+    a.name = distort::label(spec);
+    a.cache_key = trace_cache_key(sha, req.data, req.trace, spec, req.seed);
+    a.directory = req.trace_dir / (safe_name(a.name) + "-" + a.cache_key.substr(0, 12));
+    if (!req.force && fs::exists(a.directory / "manifest.json")) {
+      trace::Trace t;
+      try {
+        t = trace::read_trace(a.directory);
+      } catch (const Error& e) {
+        fail(ErrorCode::kData, "cached trace is invalid: ", e.what(), "; rerun with --force to recompute it");
+      }
+      check_cached(t, a.directory, a.cache_key, sha, req, spec);
+      a.reused = true;
+      a.exit_accuracy = trace_exit_accuracy(t);
+      logger()->info("trace {}: reusing {}", a.name, a.directory.string());
+    } else {
+      if (!loaded) loaded = load_for_tracing(req);
+      const auto t = run_trace(req, *loaded, spec, a.cache_key, &a.seconds);
+      write_trace_dir(a.directory, t);
+      a.exit_accuracy = trace_exit_accuracy(t);
+      a.images_per_s = a.seconds > 0 ? static_cast<double>(t.num_samples) / a.seconds : 0.0;
+      logger()->info("trace {}: {} samples in {:.1f} s ({:.0f} img/s) -> {}", a.name, t.num_samples, a.seconds,
+                     a.images_per_s, a.directory.string());
+    }
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+}  // namespace isplitee::tracegen

@@ -1,0 +1,205 @@
+#include "isplitee/report/report.hpp"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include <gtest/gtest.h>
+
+#include "isplitee/common/atomic_file.hpp"
+#include "isplitee/common/error.hpp"
+#include "isplitee/common/rng.hpp"
+#include "isplitee/common/text.hpp"
+#include "isplitee/config/node.hpp"
+#include "isplitee/policy/policy.hpp"
+
+namespace isplitee::report {
+namespace {
+namespace fs = std::filesystem;
+
+// A synthetic 3-exit trace: deeper exits are more confident and more accurate.
+std::shared_ptr<trace::Trace> synthetic_trace(std::uint64_t seed, double hardness, std::size_t n = 400) {
+  auto t = std::make_shared<trace::Trace>();
+  t->num_samples = n;
+  t->num_exits = 3;
+  t->manifest.arch = "synthetic";
+  t->manifest.num_classes = 4;
+  for (int k = 0; k < 3; ++k) {
+    trace::ExitInfo e;
+    e.depth_blocks = 2.0 * (k + 1);
+    e.macs_millions = 10.0 * (k + 1);
+    e.activation_bytes = 1000 * (3 - k);
+    t->manifest.exits.push_back(e);
+  }
+  Rng rng(seed);
+  for (std::size_t i = 0; i < n; ++i) {
+    const int label = static_cast<int>(rng.uniform_int(4));
+    t->label.push_back(label);
+    for (int k = 0; k < 3; ++k) {
+      const double c = std::min(1.0, std::max(0.25, 0.35 + 0.2 * k - hardness + 0.3 * rng.uniform()));
+      t->conf.push_back(static_cast<float>(c));
+      t->pred.push_back(rng.uniform() < c ? label : (label + 1) % 4);
+    }
+  }
+  for (std::size_t i = 0; i < n; ++i) t->manifest.sample_ids.push_back(static_cast<std::int64_t>(i));
+  return t;
+}
+
+policy::PolicySpec spec(const std::string& name) {
+  auto doc = config::Document::from_json({{"name", name}}, "test");
+  return policy::parse_policy_spec(config::Node(doc));
+}
+
+RunReport make_report() {
+  sim::ExperimentSpec s;
+  s.trace_names = {"none", "noise@3"};
+  s.traces = {synthetic_trace(1, 0.0), synthetic_trace(2, 0.15)};
+  s.policies = {spec("i-splitee"), spec("final-exit"), spec("edge-threshold"), spec("cloud-only")};
+  auto sdoc = config::Document::from_json(
+      {{"schedules", {{{"name", "drift"}, {"segments", {{{"trace", "none"}, {"length", 200}},
+                                                        {{"trace", "noise@3"}, {"length", 200}}}}}}}},
+      "test");
+  s.streams = stream::parse_streams_config(config::Node(sdoc));
+  s.repeats = 3;
+  s.curve_points = 10;
+  RunReport r;
+  r.result = sim::run_experiment(s);
+  r.config = {{"name", "unit"}, {"cost", cost::to_json(s.cost)}};
+  r.meta = {{"isplitee_version", "test"}, {"git_hash", "abc"}, {"timings", {{"total", 1.5}}}};
+  r.traces = {summarize_trace(*s.traces[0], "none"), summarize_trace(*s.traces[1], "noise@3")};
+  return r;
+}
+
+TEST(Report, SummarizeTraceComputesPerExitAccuracy) {
+  trace::Trace t;
+  t.num_samples = 4;
+  t.num_exits = 2;
+  t.conf = {0.5f, 0.9f, 0.6f, 0.8f, 0.7f, 0.7f, 0.4f, 1.0f};
+  t.pred = {1, 1, 0, 2, 3, 3, 1, 0};
+  t.label = {1, 2, 3, 0};
+  const auto s = summarize_trace(t, "x");
+  ASSERT_EQ(s.exit_accuracy.size(), 2u);
+  EXPECT_DOUBLE_EQ(s.exit_accuracy[0], 50.0);  // rows 0 and 2 right at exit 1
+  EXPECT_DOUBLE_EQ(s.exit_accuracy[1], 100.0);  // every row right at exit 2
+  EXPECT_NEAR(s.mean_confidence[0], (0.5 + 0.6 + 0.7 + 0.4) / 4, 1e-6);
+  EXPECT_NEAR(s.mean_confidence[1], (0.9 + 0.8 + 0.7 + 1.0) / 4, 1e-6);
+}
+
+TEST(Report, JsonRoundTripKeepsEveryNumber) {
+  const auto r = make_report();
+  const auto j = to_json(r);
+  const auto back = run_report_from_json(nlohmann::json::parse(j.dump()), "r.json");
+  EXPECT_EQ(to_json(back), j);
+  EXPECT_EQ(render_summary_csv(back.result), render_summary_csv(r.result));
+}
+
+TEST(Report, MalformedReportIsADataError) {
+  try {
+    run_report_from_json({{"format_version", 1}}, "bad.json");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kData);
+    EXPECT_NE(std::string(e.what()).find("bad.json: malformed report"), std::string::npos);
+  }
+  try {
+    run_report_from_json({{"format_version", 99}}, "bad.json");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("format_version 99 is not supported"), std::string::npos);
+  }
+}
+
+TEST(Report, SummaryCsvHasOneRowPerCellWithMeans) {
+  const auto r = make_report();
+  const auto csv = render_summary_csv(r.result);
+  const auto lines = split(csv, '\n');
+  // header + 3 streams × 4 policies + trailing empty field
+  ASSERT_EQ(lines.size(), 1u + 3 * 4 + 1);
+  const auto header = split(lines[0], ',');
+  const auto idx = std::find(header.begin(), header.end(), "accuracy_mean") - header.begin();
+  const auto row = split(lines[1], ',');
+  EXPECT_EQ(row[0], r.result.cells[0].stream);
+  EXPECT_NEAR(std::stod(row[idx]), r.result.cells[0].metric("accuracy").mean, 1e-6);
+}
+
+TEST(Report, MarkdownHasPaperStyleTablesAndStatesSideInfoMode) {
+  const auto r = make_report();
+  const auto md = render_markdown(r, {"plots/a.png", "plots/a.svg"});
+  for (const char* s : {"# isplitee report: unit", "side information: `oracle`", "## Traces: per-exit accuracy",
+                        "| none | 400 |", "## i-splitee against final-exit inference", "### drift",
+                        "| policy | accuracy % | cost/sample | cost cut % | acc. drop (pts) | offload % | regret |",
+                        "| final-exit | ", "![plots/a.png](plots/a.png)"})
+    EXPECT_NE(md.find(s), std::string::npos) << s;
+  EXPECT_EQ(md.find("plots/a.svg)"), std::string::npos);  // only PNGs are embedded
+  // final-exit's own cost cut is 0 and its accuracy drop is 0 on every stream.
+  for (const auto& c : r.result.cells)
+    if (c.policy == "final-exit") {
+      EXPECT_NEAR(c.metric("cost_reduction").mean, 0.0, 1e-9);
+      EXPECT_NEAR(c.metric("accuracy_drop").mean, 0.0, 1e-9);
+    }
+}
+
+TEST(Report, ClaimColumnFollowsThresholds) {
+  auto r = make_report();
+  const auto md = render_markdown(r, {});
+  const auto& c = r.result.cell("none", "i-splitee");
+  const bool holds = c.metric("cost_reduction").mean >= 55.0 && c.metric("accuracy_drop").mean <= 5.0;
+  const auto pos = md.find("| none | ", md.find("against final-exit inference"));
+  ASSERT_NE(pos, std::string::npos);
+  const auto line = md.substr(pos, md.find('\n', pos) - pos);
+  EXPECT_NE(line.find(holds ? "| yes |" : "| no |"), std::string::npos) << line;
+}
+
+TEST(Report, WritesFilesAtomicallyAndRendersPlots) {
+  const fs::path dir = fs::temp_directory_path() / ("isplitee_report_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const auto r = make_report();
+  const bool have_gnuplot = std::system("command -v gnuplot >/dev/null 2>&1") == 0;
+  const auto files = write_report_files(dir, r, /*plots=*/true);
+  for (const char* f : {"report.json", "summary.csv", "report.md"})
+    EXPECT_NE(std::find(files.begin(), files.end(), f), files.end()) << f;
+  if (have_gnuplot) {
+    for (const char* f : {"plots/accuracy_vs_cost.png", "plots/accuracy_vs_cost.svg", "plots/regret_drift.png",
+                          "plots/arms_drift.png", "plots/offload_by_stream.svg"}) {
+      EXPECT_TRUE(fs::exists(dir / f)) << f;
+      EXPECT_GT(fs::file_size(dir / f), 500u) << f;
+    }
+  }
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
+  const auto back = read_run_report(dir);
+  EXPECT_EQ(to_json(back), to_json(r));
+  fs::remove_all(dir);
+}
+
+TEST(Report, SweepCsvAndTable) {
+  auto r = make_report();
+  r.sweep_keys = {"cost.offload"};
+  for (double o : {0.2, 0.8}) {
+    SweepPoint p;
+    p.assignment = {{"cost.offload", o}};
+    p.result = r.result;
+    r.sweep.push_back(p);
+  }
+  const auto csv = split(render_sweep_csv(r), '\n');
+  EXPECT_EQ(csv.size(), 1u + 2 * 12 + 1);
+  EXPECT_EQ(split(csv[0], ',')[0], "cost.offload");
+  EXPECT_EQ(split(csv[1], ',')[0], "0.2");
+  const auto md = render_markdown(r, {});
+  EXPECT_NE(md.find("## Sweep over `cost.offload`"), std::string::npos);
+  EXPECT_NE(md.find("| cost.offload=0.8 |"), std::string::npos);
+}
+
+TEST(Report, MissingRunDirectoryIsAnIoError) {
+  try {
+    read_run_report("/nonexistent/run");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kIo);
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/run/report.json: not found"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace isplitee::report

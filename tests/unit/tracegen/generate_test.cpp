@@ -1,0 +1,189 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include <torch/torch.h>
+
+#include "isplitee/common/atomic_file.hpp"
+#include "isplitee/common/error.hpp"
+#include "isplitee/model/checkpoint.hpp"
+#include "isplitee/model/multi_exit_net.hpp"
+#include "isplitee/model/runtime.hpp"
+#include "isplitee/trace/trace.hpp"
+#include "isplitee/train/trainer.hpp"
+#include "isplitee/tracegen/generate.hpp"
+#include "unit/train/tiny_fixture.hpp"
+
+using namespace isplitee;
+namespace fs = std::filesystem;
+
+namespace {
+
+class TraceGenTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    model::configure_runtime(1);
+    root_ = tiny::fresh_dir("tracegen-test");
+    tiny::make_tiny_folder(root_ / "data");
+    train::TrainJob j;
+    j.data = tiny::tiny_data(root_ / "data");
+    j.model = tiny::tiny_model();
+    j.train.epochs = 2;
+    j.train.batch_size = 16;
+    j.train.lr_backbone = j.train.lr_final_head = 1e-2;
+    j.train.workers = 1;
+    j.output_dir = root_ / "model";
+    j.progress = false;
+    checkpoint_ = train::train_model(j).best_checkpoint;
+  }
+  static void TearDownTestSuite() { fs::remove_all(root_); }
+
+  tracegen::TraceRequest request(const std::string& dir) const {
+    tracegen::TraceRequest r;
+    r.checkpoint = checkpoint_;
+    r.data = tiny::tiny_data(root_ / "data");
+    r.trace.batch_size = 7;  // not a divisor of the split size: exercises the last partial batch
+    r.trace.workers = 2;
+    distort::DistortionSpec noise;
+    noise.name = "gaussian_noise";
+    noise.severity = 3;
+    r.trace.distortions = {distort::DistortionSpec{}, noise};
+    r.seed = 11;
+    r.trace_dir = root_ / dir;
+    r.progress = false;
+    return r;
+  }
+
+  static std::string bytes(const fs::path& p) { return read_text_file(p); }
+
+  static fs::path root_, checkpoint_;
+};
+fs::path TraceGenTest::root_, TraceGenTest::checkpoint_;
+
+}  // namespace
+
+TEST_F(TraceGenTest, SameInputsGiveIdenticalFilesAndAreReused) {
+  const auto a = tracegen::ensure_traces(request("a"));
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_EQ(a[0].name, "none");
+  EXPECT_EQ(a[1].name, "gaussian_noise@3");
+  EXPECT_FALSE(a[0].reused);
+  const auto t = trace::read_trace(a[1].directory);
+  EXPECT_EQ(t.num_exits, static_cast<std::size_t>(model::load_checkpoint(checkpoint_).net->num_exits()));
+  EXPECT_GT(t.num_samples, 10u);
+  EXPECT_EQ(t.manifest.checkpoint_sha256, model::sha256_file(checkpoint_));
+  EXPECT_EQ(t.manifest.seed, 11u);
+  EXPECT_EQ(t.manifest.split, "test");
+  EXPECT_EQ(t.manifest.distortion["label"], "gaussian_noise@3");
+
+  // A second run elsewhere produces byte-identical files (seeded distortions, no timings).
+  const auto b = tracegen::ensure_traces(request("b"));
+  for (std::size_t i = 0; i < a.size(); ++i)
+    for (const auto& f : fs::directory_iterator(a[i].directory))
+      EXPECT_EQ(bytes(f.path()), bytes(b[i].directory / f.path().filename())) << f.path();
+  // The same request again is served from the cache.
+  const auto c = tracegen::ensure_traces(request("a"));
+  EXPECT_TRUE(c[0].reused);
+  EXPECT_TRUE(c[1].reused);
+  EXPECT_EQ(c[1].exit_accuracy, a[1].exit_accuracy);
+  // --force recomputes, to the same bytes.
+  auto rf = request("a");
+  rf.force = true;
+  const auto d = tracegen::ensure_traces(rf);
+  EXPECT_FALSE(d[0].reused);
+  EXPECT_EQ(bytes(d[1].directory / "conf.npy"), bytes(b[1].directory / "conf.npy"));
+}
+
+TEST_F(TraceGenTest, ChangedInputsMakeANewTrace) {
+  const auto base = tracegen::ensure_traces(request("keys"));
+  auto r = request("keys");
+  r.seed = 12;
+  const auto other_seed = tracegen::ensure_traces(r);
+  EXPECT_EQ(other_seed[0].name, base[0].name);
+  EXPECT_NE(other_seed[1].directory, base[1].directory);
+  EXPECT_FALSE(other_seed[1].reused);
+  // The noise really differs, the pristine trace content does not.
+  EXPECT_NE(bytes(other_seed[1].directory / "conf.npy"), bytes(base[1].directory / "conf.npy"));
+  EXPECT_EQ(bytes(other_seed[0].directory / "conf.npy"), bytes(base[0].directory / "conf.npy"));
+  // Another checkpoint (same architecture, other weights) changes every key.
+  auto ck = model::load_checkpoint(checkpoint_);
+  {
+    torch::NoGradGuard g;
+    for (auto& p : ck.net->parameters()) p.mul_(0.5);
+  }
+  model::save_checkpoint(root_ / "other.pt", *ck.net, ck.config);
+  auto r2 = request("keys");
+  r2.checkpoint = root_ / "other.pt";
+  const auto other_ck = tracegen::ensure_traces(r2);
+  EXPECT_NE(other_ck[0].cache_key, base[0].cache_key);
+  EXPECT_FALSE(other_ck[0].reused);
+  // And the dataset config.
+  EXPECT_NE(tracegen::trace_cache_key("abc", r.data, r.trace, r.trace.distortions[0], 0),
+            tracegen::trace_cache_key("abc", tiny::tiny_data(root_ / "elsewhere"), r.trace,
+                                      r.trace.distortions[0], 0));
+}
+
+TEST_F(TraceGenTest, PristineFinalExitAccuracyAgreesWithEvaluation) {
+  auto r = request("acc");
+  r.trace.fold_batchnorm = false;
+  r.trace.distortions = {distort::DistortionSpec{}};
+  const auto a = tracegen::ensure_traces(r);
+  const auto ev = train::evaluate_checkpoint(checkpoint_, r.data, "test", 0, 64, 1);
+  ASSERT_EQ(a[0].exit_accuracy.size(), ev.accuracy.size());
+  for (std::size_t k = 0; k < ev.accuracy.size(); ++k) EXPECT_NEAR(a[0].exit_accuracy[k], ev.accuracy[k], 1e-9);
+}
+
+namespace {
+std::string error_of(const tracegen::TraceRequest& r) {
+  try {
+    tracegen::ensure_traces(r);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kData) << e.what();
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST_F(TraceGenTest, TamperedManifestIsRefused) {
+  const auto a = tracegen::ensure_traces(request("tamper"));
+  const auto mpath = a[1].directory / "manifest.json";
+  auto m = nlohmann::json::parse(read_text_file(mpath));
+  m["seed"] = 99;
+  write_text_atomic(mpath, m.dump(1));
+  const auto msg = error_of(request("tamper"));
+  EXPECT_NE(msg.find("manifest"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("--force"), std::string::npos) << msg;
+  auto f = request("tamper");
+  f.force = true;
+  EXPECT_NO_THROW(tracegen::ensure_traces(f));
+}
+
+TEST_F(TraceGenTest, NaNConfidenceOrWrongShapeIsRefused) {
+  const auto a = tracegen::ensure_traces(request("corrupt"));
+  const auto conf = a[0].directory / "conf.npy";
+  const std::string good = read_text_file(conf);
+  // NaN in the first confidence: float32 little-endian payload starts after the npy header.
+  std::string bad = good;
+  const auto header_len = static_cast<unsigned char>(bad[8]) | (static_cast<unsigned char>(bad[9]) << 8);
+  const std::size_t data = 10 + header_len;
+  const unsigned char nan_bytes[4] = {0x00, 0x00, 0xc0, 0x7f};
+  for (int i = 0; i < 4; ++i) bad[data + i] = static_cast<char>(nan_bytes[i]);
+  write_file_atomic(conf, [&](std::ostream& os) { os << bad; }, true);
+  auto msg = error_of(request("corrupt"));
+  EXPECT_NE(msg.find("conf"), std::string::npos) << msg;
+  // Wrong shape: the pristine trace's conf.npy replaced by the noisy one of another split size.
+  trace::Trace t = trace::read_trace(a[1].directory);
+  t.num_samples -= 1;
+  t.conf.resize(t.num_samples * t.num_exits);
+  t.pred.resize(t.num_samples * t.num_exits);
+  t.entropy.resize(t.num_samples * t.num_exits);
+  t.margin.resize(t.num_samples * t.num_exits);
+  t.label.resize(t.num_samples);
+  t.manifest.sample_ids.resize(t.num_samples);
+  const auto tmp = root_ / "short";
+  trace::write_trace(tmp, t);
+  fs::copy_file(tmp / "conf.npy", conf, fs::copy_options::overwrite_existing);
+  msg = error_of(request("corrupt"));
+  EXPECT_FALSE(msg.empty());
+}
