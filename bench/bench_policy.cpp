@@ -1,13 +1,14 @@
 // Policy decision throughput and the sweep goal of issue 6 (BENCHMARKS.md / bench/results/core.md).
 //   bench_policy                                  all benchmarks
-//   bench_policy --write-trace=DIR [--steps=N] [--lambda=L]   writes the K=7 benchmark trace and prints the in-order
-//                                                 I-SplitEE checksum that bench/python/policy_reference.py
-//                                                 must reproduce
+//   bench_policy --write-trace=DIR [--steps=N] [--lambda=L]   writes the K=7 benchmark trace and
+//   prints the in-order
+//                                                 I-SplitEE checksum that
+//                                                 bench/python/policy_reference.py must reproduce
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
-#include <ctime>
 #include <cstring>
+#include <ctime>
 #include <string>
 
 #include "isplitee/common/rng.hpp"
@@ -119,7 +120,8 @@ int write_reference_trace(const std::string& dir, std::size_t steps, double lamb
   const cost::CostModel cm(cfg, kPaperDepths);
   sim::TraceEnvironment env({tr}, 0.5);
   stream::Stream s;
-  for (std::size_t t = 0; t < steps; ++t) s.samples.push_back(static_cast<std::uint32_t>(t % tr->num_samples));
+  for (std::size_t t = 0; t < steps; ++t)
+    s.samples.push_back(static_cast<std::uint32_t>(t % tr->num_samples));
   s.segment.assign(steps, 0);
   s.segment_start = {0};
   s.segment_trace = {0};
@@ -127,11 +129,14 @@ int write_reference_trace(const std::string& dir, std::size_t steps, double lamb
   const std::clock_t c0 = std::clock();
   const auto m = sim::run_policy(*p, env, cm, s, {});
   const double cpu = static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
-  std::printf("steps %zu total_reward %.9f total_cost %.9f correct %.0f arms", steps, m.mean_reward * static_cast<double>(steps),
-              m.cost_total, m.accuracy * static_cast<double>(steps) / 100.0);
-  for (std::size_t j = 0; j < 7; ++j) std::printf(" %.0f", m.arm_histogram[j] * static_cast<double>(steps));
+  std::printf("steps %zu total_reward %.9f total_cost %.9f correct %.0f arms", steps,
+              m.mean_reward * static_cast<double>(steps), m.cost_total,
+              m.accuracy * static_cast<double>(steps) / 100.0);
+  for (std::size_t j = 0; j < 7; ++j)
+    std::printf(" %.0f", m.arm_histogram[j] * static_cast<double>(steps));
   std::printf("\n");
-  std::fprintf(stderr, "c++: %.0f decisions/s (%.3f s CPU, full replay loop incl. hindsight and metrics)\n",
+  std::fprintf(stderr,
+               "c++: %.0f decisions/s (%.3f s CPU, full replay loop incl. hindsight and metrics)\n",
                static_cast<double>(steps) / cpu, cpu);
   return 0;
 }
@@ -139,18 +144,30 @@ int write_reference_trace(const std::string& dir, std::size_t steps, double lamb
 }  // namespace
 
 BENCHMARK(BM_ISpliteeSelectUpdate);
-BENCHMARK_CAPTURE(BM_ReplayDecisions, i_splitee, std::string("i-splitee"), 0.1)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_ReplayDecisions, splitee, std::string("splitee"), 0.1)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_ReplayDecisions, final_exit, std::string("final-exit"), 0.1)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_ReplayDecisions, edge_threshold, std::string("edge-threshold"), 0.1)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_ReplayDecisions, random, std::string("random"), 0.1)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_ReplayDecisions, epsilon_greedy, std::string("epsilon-greedy"), 0.1)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_ReplayDecisions, thompson, std::string("thompson"), 0.1)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_ReplayDecisions, sw_ucb, std::string("sw-ucb"), 0.1)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_ReplayDecisions, discounted_ucb, std::string("discounted-ucb"), 0.1)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_ReplayDecisions, per_sample_oracle, std::string("per-sample-oracle"), 0.1)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_ReplayDecisions, i_splitee_deep, std::string("i-splitee"), 0.01)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_ReplayDecisions, sw_ucb_deep, std::string("sw-ucb"), 0.01)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ReplayDecisions, i_splitee, std::string("i-splitee"), 0.1)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ReplayDecisions, splitee, std::string("splitee"), 0.1)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ReplayDecisions, final_exit, std::string("final-exit"), 0.1)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ReplayDecisions, edge_threshold, std::string("edge-threshold"), 0.1)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ReplayDecisions, random, std::string("random"), 0.1)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ReplayDecisions, epsilon_greedy, std::string("epsilon-greedy"), 0.1)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ReplayDecisions, thompson, std::string("thompson"), 0.1)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ReplayDecisions, sw_ucb, std::string("sw-ucb"), 0.1)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ReplayDecisions, discounted_ucb, std::string("discounted-ucb"), 0.1)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ReplayDecisions, per_sample_oracle, std::string("per-sample-oracle"), 0.1)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ReplayDecisions, i_splitee_deep, std::string("i-splitee"), 0.01)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ReplayDecisions, sw_ucb_deep, std::string("sw-ucb"), 0.01)
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Sweep)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 int main(int argc, char** argv) {
@@ -159,10 +176,14 @@ int main(int argc, char** argv) {
   double lambda = 0.1;
   std::vector<char*> rest;
   for (int i = 0; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--write-trace=", 14) == 0) dir = argv[i] + 14;
-    else if (std::strncmp(argv[i], "--steps=", 8) == 0) steps = std::stoul(argv[i] + 8);
-    else if (std::strncmp(argv[i], "--lambda=", 9) == 0) lambda = std::stod(argv[i] + 9);
-    else rest.push_back(argv[i]);
+    if (std::strncmp(argv[i], "--write-trace=", 14) == 0)
+      dir = argv[i] + 14;
+    else if (std::strncmp(argv[i], "--steps=", 8) == 0)
+      steps = std::stoul(argv[i] + 8);
+    else if (std::strncmp(argv[i], "--lambda=", 9) == 0)
+      lambda = std::stod(argv[i] + 9);
+    else
+      rest.push_back(argv[i]);
   }
   if (!dir.empty()) return write_reference_trace(dir, steps, lambda);
   int n = static_cast<int>(rest.size());

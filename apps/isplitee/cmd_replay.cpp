@@ -1,5 +1,5 @@
-// isplitee replay: run policies on existing traces (directories or CSV files) and print the metrics.
-// Thin: parse options, call isplitee::sim::run_experiment, print (DESIGN.md §2).
+// isplitee replay: run policies on existing traces (directories or CSV files) and print the
+// metrics. Thin: parse options, call isplitee::sim::run_experiment, print (DESIGN.md §2).
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -38,7 +38,8 @@ std::pair<std::string, std::string> split_trace_arg(const std::string& arg) {
   if (eq != std::string::npos && eq > 0) return {arg.substr(0, eq), arg.substr(eq + 1)};
   std::filesystem::path p(arg);
   while (!p.empty() && p.filename().empty()) p = p.parent_path();  // "dir/" -> "dir"
-  const std::string name = std::filesystem::is_directory(p) ? p.filename().string() : p.stem().string();
+  const std::string name =
+      std::filesystem::is_directory(p) ? p.filename().string() : p.stem().string();
   return {name, arg};
 }
 
@@ -55,7 +56,8 @@ void run_replay(const ReplayOptions& o, const GlobalOptions& g) {
   for (const auto& arg : o.traces) {
     auto [name, path] = split_trace_arg(arg);
     for (const auto& n : spec.trace_names)
-      ISPLITEE_CHECK(n != name, "--trace ", arg, ": a trace named '", name, "' is already given; use NAME=PATH");
+      ISPLITEE_CHECK(n != name, "--trace ", arg, ": a trace named '", name,
+                     "' is already given; use NAME=PATH");
     spec.traces.push_back(std::make_shared<const trace::Trace>(trace::read_trace(path, o.depths)));
     spec.trace_names.push_back(name);
   }
@@ -75,7 +77,9 @@ void run_replay(const ReplayOptions& o, const GlobalOptions& g) {
 
   std::unique_ptr<Progress> bar;
   const auto result = sim::run_experiment(spec, [&](std::size_t done, std::size_t total) {
-    if (!bar) bar = std::make_unique<Progress>("replay", total, "run", !g.quiet && !o.json && progress_enabled());
+    if (!bar)
+      bar = std::make_unique<Progress>("replay", total, "run",
+                                       !g.quiet && !o.json && progress_enabled());
     bar->tick(1);
     if (done == total) bar->finish();
   });
@@ -84,8 +88,9 @@ void run_replay(const ReplayOptions& o, const GlobalOptions& g) {
     std::cout << sim::to_json(result).dump(2) << "\n";
   } else {
     std::cout << sim::format_table(result);
-    std::printf("%zu streams x %zu policies x %zu repeats in %.3f s on %zu threads\n", result.streams.size(),
-                result.policies.size(), result.repeats, result.wall_seconds, result.threads);
+    std::printf("%zu streams x %zu policies x %zu repeats in %.3f s on %zu threads\n",
+                result.streams.size(), result.policies.size(), result.repeats, result.wall_seconds,
+                result.threads);
   }
 }
 
@@ -93,18 +98,23 @@ void run_replay(const ReplayOptions& o, const GlobalOptions& g) {
 
 Action add_replay_command(CLI::App& app, const GlobalOptions& g) {
   auto o = std::make_shared<ReplayOptions>();
-  auto* cmd = app.add_subcommand("replay", "run policies on existing traces and print the metrics table");
-  cmd->add_option("--trace", o->traces, "trace directory or CSV (conf_1..K,pred_1..K,label); NAME=PATH to name it")
+  auto* cmd =
+      app.add_subcommand("replay", "run policies on existing traces and print the metrics table");
+  cmd->add_option("--trace", o->traces,
+                  "trace directory or CSV (conf_1..K,pred_1..K,label); NAME=PATH to name it")
       ->required();
   cmd->add_option("--policy", o->policies,
                   "policy NAME or NAME:key=value,... (repeatable; 'all' = every registered policy; "
                   "default i-splitee and final-exit)");
-  cmd->add_option("--set", o->sets, "override KEY=VALUE under cost.* or streams.* (e.g. cost.alpha=0.6)");
+  cmd->add_option("--set", o->sets,
+                  "override KEY=VALUE under cost.* or streams.* (e.g. cost.alpha=0.6)");
   cmd->add_option("--repeats", o->repeats, "repeats (a permutation of each trace per repeat)")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
-  cmd->add_option("--seed", o->seed, "seed of the permutations and randomised policies")->capture_default_str();
-  cmd->add_option("--depths", o->depths, "exit depths l_1..l_K for CSV traces (default l_k = k)")->delimiter(',');
+  cmd->add_option("--seed", o->seed, "seed of the permutations and randomised policies")
+      ->capture_default_str();
+  cmd->add_option("--depths", o->depths, "exit depths l_1..l_K for CSV traces (default l_k = k)")
+      ->delimiter(',');
   cmd->add_option("--curve-points", o->curve_points, "points of the regret curve")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();

@@ -54,11 +54,13 @@ void Progress::tick(std::uint64_t n, const std::string& status) {
 
 void Progress::finish(const std::string& status) {
   if (finished_) return;
-  if (enabled_) draw(true, status);
+  // Without a TTY the last tick may already have printed the complete line.
+  if (enabled_ && (tty_ || last_drawn_ != done_ || !status.empty())) draw(true, status);
   finished_ = true;
 }
 
 void Progress::draw(bool final_line, const std::string& status) {
+  last_drawn_ = done_;
   const double el = elapsed();
   const double rate = el > 0 ? static_cast<double>(done_) / el : 0.0;
   const double frac = total_ ? static_cast<double>(done_) / static_cast<double>(total_) : 1.0;

@@ -15,39 +15,51 @@ CostConfig parse_cost_config(const config::Node& node) {
   const auto units = node.choice("depth_units", "blocks", {"blocks", "macs"});
   c.depth_units = units == "macs" ? DepthUnits::kMacs : DepthUnits::kBlocks;
   const auto side = node.choice("side_info", "oracle", {"oracle", "strict", "proxy"});
-  c.side_info = side == "strict" ? SideInfo::kStrict : side == "proxy" ? SideInfo::kProxy : SideInfo::kOracle;
+  c.side_info = side == "strict"  ? SideInfo::kStrict
+                : side == "proxy" ? SideInfo::kProxy
+                                  : SideInfo::kOracle;
   node.finish();
   return c;
 }
 
 nlohmann::json to_json(const CostConfig& c) {
-  return {{"alpha", c.alpha},         {"lambda", c.lambda},
-          {"mu", c.mu},               {"offload", c.offload},
-          {"depth_units", to_string(c.depth_units)}, {"side_info", to_string(c.side_info)}};
+  return {{"alpha", c.alpha},
+          {"lambda", c.lambda},
+          {"mu", c.mu},
+          {"offload", c.offload},
+          {"depth_units", to_string(c.depth_units)},
+          {"side_info", to_string(c.side_info)}};
 }
 
 std::string to_string(DepthUnits u) { return u == DepthUnits::kMacs ? "macs" : "blocks"; }
 
 std::string to_string(SideInfo s) {
   switch (s) {
-    case SideInfo::kStrict: return "strict";
-    case SideInfo::kProxy: return "proxy";
-    default: return "oracle";
+    case SideInfo::kStrict:
+      return "strict";
+    case SideInfo::kProxy:
+      return "proxy";
+    default:
+      return "oracle";
   }
 }
 
-std::vector<double> exit_depths(const trace::Manifest& m, DepthUnits units, const std::string& source) {
+std::vector<double> exit_depths(const trace::Manifest& m, DepthUnits units,
+                                const std::string& source) {
   ISPLITEE_CHECK_CODE(!m.exits.empty(), ErrorCode::kData, source, ": manifest lists no exits");
   std::vector<double> d;
   d.reserve(m.exits.size());
   for (std::size_t k = 0; k < m.exits.size(); ++k) {
-    const double v = units == DepthUnits::kMacs ? m.exits[k].macs_millions : m.exits[k].depth_blocks;
+    const double v =
+        units == DepthUnits::kMacs ? m.exits[k].macs_millions : m.exits[k].depth_blocks;
     const char* what = units == DepthUnits::kMacs ? "macs_millions" : "depth_blocks";
-    ISPLITEE_CHECK_CODE(std::isfinite(v) && v > 0, ErrorCode::kData, source, ": exits[", k, "].", what,
-                        " = ", v, " must be > 0",
-                        units == DepthUnits::kMacs ? " (MACs unknown: use cost.depth_units=blocks)" : "");
-    ISPLITEE_CHECK_CODE(k == 0 || v >= d.back(), ErrorCode::kData, source, ": exits[", k, "].", what, " = ",
-                        v, " is smaller than the previous exit's ", d.back(), " (depths must not decrease)");
+    ISPLITEE_CHECK_CODE(
+        std::isfinite(v) && v > 0, ErrorCode::kData, source, ": exits[", k, "].", what, " = ", v,
+        " must be > 0",
+        units == DepthUnits::kMacs ? " (MACs unknown: use cost.depth_units=blocks)" : "");
+    ISPLITEE_CHECK_CODE(k == 0 || v >= d.back(), ErrorCode::kData, source, ": exits[", k, "].",
+                        what, " = ", v, " is smaller than the previous exit's ", d.back(),
+                        " (depths must not decrease)");
     d.push_back(v);
   }
   return d;

@@ -95,9 +95,33 @@ cv::Mat to_u8(const cv::Mat& f) {
   return u;
 }
 
+// The separable Gaussian of one axis as an n×n matrix with the border folded in: row i holds the
+// weights of output i over the n inputs. Used when the kernel is wider than the image (elastic
+// transform's σ = 0.7·244 at 224 px), where a matrix product is exact and ~10× cheaper.
+cv::Mat folded_gaussian_matrix(int n, double sigma, int radius, int border) {
+  std::vector<double> w(static_cast<std::size_t>(2 * radius + 1));
+  double z = 0;
+  for (int t = -radius; t <= radius; ++t) z += w[static_cast<std::size_t>(t + radius)] = std::exp(-(t * t) / (2 * sigma * sigma));
+  cv::Mat m = cv::Mat::zeros(n, n, CV_64F);
+  for (int i = 0; i < n; ++i)
+    for (int t = -radius; t <= radius; ++t)
+      m.at<double>(i, cv::borderInterpolate(i + t, n, border)) += w[static_cast<std::size_t>(t + radius)] / z;
+  cv::Mat m32;
+  m.convertTo(m32, CV_32F);
+  return m32;
+}
+
 cv::Mat gaussian_sk(const cv::Mat& f, double sigma, int border, double truncate) {
   if (!(sigma > 0)) return f.clone();
   const int radius = static_cast<int>(truncate * sigma + 0.5);
+  if (f.channels() == 1 && 2 * radius + 1 > std::max(f.rows, f.cols)) {
+    const cv::Mat my = folded_gaussian_matrix(f.rows, sigma, radius, border);
+    const cv::Mat mx = folded_gaussian_matrix(f.cols, sigma, radius, border);
+    cv::Mat tmp, out;
+    cv::gemm(my, f, 1.0, cv::noArray(), 0.0, tmp);
+    cv::gemm(tmp, mx, 1.0, cv::noArray(), 0.0, out, cv::GEMM_2_T);
+    return out;
+  }
   cv::Mat out;
   cv::GaussianBlur(f, out, cv::Size(2 * radius + 1, 2 * radius + 1), sigma, sigma, border);
   return out;
@@ -130,17 +154,18 @@ cv::Mat motion_blur_kernel_apply(const cv::Mat& f, double radius, double sigma, 
   const double py = width * std::sin(angle_deg * kPi / 180.0);
   const double px = width * std::cos(angle_deg * kPi / 180.0);
   const double hyp = std::hypot(py, px);
-  const int kr = width;
-  cv::Mat kernel = cv::Mat::zeros(2 * kr + 1, 2 * kr + 1, CV_32F);
+  // Sum of shifted copies (at most 2r+1 taps) on a replicate-padded image: exact, and ~4× faster
+  // than a dense (4r+3)² filter2D kernel at 224 px.
+  cv::Mat padded;
+  cv::copyMakeBorder(f, padded, width, width, width, width, cv::BORDER_REPLICATE);
+  cv::Mat out = cv::Mat::zeros(f.size(), f.type());
   for (int i = 0; i < width; ++i) {
     const int dy = -static_cast<int>(std::ceil(i * py / hyp - 0.5));
     const int dx = -static_cast<int>(std::ceil(i * px / hyp - 0.5));
     if (std::abs(dy) >= f.rows || std::abs(dx) >= f.cols) break;
-    // shifted(x) = src(x − d): filter2D's tap (kr − dy, kr − dx).
-    kernel.at<float>(kr - dy, kr - dx) += static_cast<float>(k[static_cast<std::size_t>(i)] / z);
+    // shifted(y, x) = src(y − dy, x − dx)
+    cv::scaleAdd(padded(cv::Rect(width - dx, width - dy, f.cols, f.rows)), k[static_cast<std::size_t>(i)] / z, out, out);
   }
-  cv::Mat out;
-  cv::filter2D(f, out, CV_32F, kernel, cv::Point(-1, -1), 0, cv::BORDER_REPLICATE);
   return out;
 }
 

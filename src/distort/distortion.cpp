@@ -318,6 +318,8 @@ class ChainDistortion final : public Distortion {
 nlohmann::json check_params(const Def& def, const nlohmann::json& params, const config::Node& spec_node) {
   const config::Node p(params, spec_node.source(), spec_node.path_of("params"));
   nlohmann::json out = nlohmann::json::object();
+  for (const auto& info : def.info.params) p.has(info.name);  // record every known name first, so that
+  p.finish();                                                 // a misspelt key is reported as such
   for (const auto& info : def.info.params) {
     if (!p.has(info.name)) {
       if (info.required)
@@ -330,7 +332,6 @@ nlohmann::json check_params(const Def& def, const nlohmann::json& params, const 
     else
       out[info.name] = p.number(info.name, /*def=*/info.lo, info.lo, info.hi);
   }
-  p.finish();
   return out;
 }
 
@@ -400,8 +401,8 @@ DistortionSpec parse_distortion_spec(const config::Node& node) {
     if (s.severity != 0 || has_params) node.fail("severity", "'none' takes no severity or params");
   } else if (s.name == "chain") {
     if (s.severity != 0) node.fail("severity", "'chain' takes no severity; give each step its own");
-    const config::Node p(params.is_null() ? nlohmann::json::object() : params, node.source(),
-                         node.path_of("params"));
+    const nlohmann::json chain_params = params.is_null() ? nlohmann::json::object() : params;  // Node keeps a pointer
+    const config::Node p(chain_params, node.source(), node.path_of("params"));
     nlohmann::json steps = nlohmann::json::array();
     for (const auto& step : p.objects("steps")) steps.push_back(to_json(parse_distortion_spec(step)));
     p.finish();

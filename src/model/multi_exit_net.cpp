@@ -46,10 +46,12 @@ class ConvBNActImpl : public torch::nn::Module {
   }
 
   /// METHOD: y = γ (Wx − μ)/√(σ²+ε) + β = (γ/√(σ²+ε)) W x + (β − γμ/√(σ²+ε)).
-  void fold() {
+  void fold(bool channels_last) {
     torch::NoGradGuard ng;
     const auto scale = bn_->weight / torch::sqrt(bn_->running_var + bn_->options.eps());
-    wf_ = (conv_->weight * scale.reshape({-1, 1, 1, 1})).contiguous();
+    wf_ = (conv_->weight * scale.reshape({-1, 1, 1, 1}))
+              .contiguous(channels_last ? torch::MemoryFormat::ChannelsLast
+                                        : torch::MemoryFormat::Contiguous);
     bf_ = (bn_->bias - bn_->running_mean * scale).contiguous();
     folded_ = true;
   }
@@ -221,6 +223,7 @@ struct MultiExitNetImpl::State {
   std::vector<int64_t> stage_calls;
   ModelProfile profile;
   bool folded = false;
+  bool channels_last = false;
 };
 
 namespace {
@@ -469,6 +472,7 @@ torch::Tensor MultiExitNetImpl::run_stages(torch::Tensor h, int64_t begin, int64
   const int64_t K = num_exits();
   ISPLITEE_CHECK(begin >= 0 && begin <= end && end <= K, "run_stages: need 0 ≤ begin ≤ end ≤ ", K,
                  ", got begin=", begin, " end=", end);
+  if (s.channels_last && h.dim() == 4) h = h.contiguous(torch::MemoryFormat::ChannelsLast);
   for (int64_t st = begin; st < end; ++st) {
     const int64_t from = st == 0 ? 0 : s.exit_blocks[static_cast<std::size_t>(st - 1)];
     const int64_t to = s.exit_blocks[static_cast<std::size_t>(st)];
@@ -514,11 +518,19 @@ void MultiExitNetImpl::fold_batchnorm() {
   ISPLITEE_CHECK(!is_training(), "fold_batchnorm: call eval() first (folding uses BatchNorm's "
                                  "running statistics, valid in eval mode only)");
   for (auto& m : modules(/*include_self=*/false))
-    if (auto* cb = m->as<ConvBNAct>()) cb->fold();
+    if (auto* cb = m->as<ConvBNAct>()) cb->fold(state_->channels_last);
   state_->folded = true;
 }
 
 bool MultiExitNetImpl::folded() const noexcept { return state_->folded; }
+
+void MultiExitNetImpl::optimize_for_inference(bool channels_last) {
+  ISPLITEE_CHECK(!is_training(), "optimize_for_inference: call eval() first");
+  state_->channels_last = channels_last;
+  fold_batchnorm();
+}
+
+bool MultiExitNetImpl::channels_last() const noexcept { return state_->channels_last; }
 
 void MultiExitNetImpl::train(bool on) {
   if (on && state_ && state_->folded) {
@@ -526,6 +538,7 @@ void MultiExitNetImpl::train(bool on) {
       if (auto* cb = m->as<ConvBNAct>()) cb->unfold();
     state_->folded = false;
   }
+  if (on && state_) state_->channels_last = false;
   torch::nn::Module::train(on);
 }
 

@@ -74,7 +74,8 @@ nlohmann::json to_json(const ModelProfile& p) {
                       {"exits", exits}};
   if (p.latency_batch > 0)
     j["latency"] = {{"batch", p.latency_batch}, {"threads", p.latency_threads},
-                    {"batchnorm_folded", p.latency_folded}, {"statistic", "median"}};
+                    {"batchnorm_folded", p.latency_folded},
+                    {"channels_last", p.latency_channels_last}, {"statistic", "median"}};
   return j;
 }
 
@@ -119,8 +120,9 @@ std::string format_profile_table(const ModelProfile& p) {
     os << "\n";
   }
   if (lat) {
-    std::snprintf(line, sizeof line, "latency: median, %d LibTorch thread(s), BatchNorm %s\n",
-                  p.latency_threads, p.latency_folded ? "folded" : "not folded");
+    std::snprintf(line, sizeof line, "latency: median, %d LibTorch thread(s), BatchNorm %s, %s\n",
+                  p.latency_threads, p.latency_folded ? "folded" : "not folded",
+                  p.latency_channels_last ? "channels-last" : "contiguous (NCHW)");
     os << line;
   }
   return os.str();

@@ -114,7 +114,9 @@ nlohmann::json resolved_json(const ExperimentConfig& c) {
 
 train::TrainJob make_train_job(const ExperimentConfig& c) {
   train::TrainJob job;
-  job.name = c.name;
+  // Models are cached per dataset and architecture (plus the config hash), not per experiment name,
+  // so experiments that differ only in cost, policies or streams share one trained network.
+  job.name = c.data.name + "-" + c.model.arch;
   job.data = c.data;
   job.model = c.model;
   job.train = c.train;

@@ -27,8 +27,8 @@ std::vector<std::string> PolicyRegistry::names() const {
 const PolicyInfo& PolicyRegistry::at(const std::string& name) const {
   if (const auto* e = find(name)) return *e;
   const auto near = nearest_word(name, names());
-  fail(ErrorCode::kUsage, "unknown policy '", name, "'", near.empty() ? "" : " (did you mean '" + near + "'?)",
-       "; available: ", join(names(), ", "));
+  fail(ErrorCode::kUsage, "unknown policy '", name, "'",
+       near.empty() ? "" : " (did you mean '" + near + "'?)", "; available: ", join(names(), ", "));
 }
 
 PolicySpec parse_policy_spec(const config::Node& node) {
@@ -37,16 +37,18 @@ PolicySpec parse_policy_spec(const config::Node& node) {
   const auto* info = builtin_policies().find(s.name);
   if (!info) {
     const auto near = nearest_word(s.name, builtin_policies().names());
-    node.fail("name", "unknown policy '" + s.name + "'" + (near.empty() ? "" : " (did you mean '" + near + "'?)") +
+    node.fail("name", "unknown policy '" + s.name + "'" +
+                          (near.empty() ? "" : " (did you mean '" + near + "'?)") +
                           "; available: " + join(builtin_policies().names(), ", "));
   }
   s.label = node.string("label", s.name);
-  ISPLITEE_CHECK(!s.label.empty(), node.source(), ": ", node.path_of("label"), ": must not be empty");
+  ISPLITEE_CHECK(!s.label.empty(), node.source(), ": ", node.path_of("label"),
+                 ": must not be empty");
   for (const auto& prm : info->params) {
     if (prm.integer) {
-      s.params[prm.name] = static_cast<double>(node.integer(prm.name, static_cast<std::int64_t>(prm.default_value),
-                                                            static_cast<std::int64_t>(prm.lo),
-                                                            static_cast<std::int64_t>(prm.hi)));
+      s.params[prm.name] = static_cast<double>(
+          node.integer(prm.name, static_cast<std::int64_t>(prm.default_value),
+                       static_cast<std::int64_t>(prm.lo), static_cast<std::int64_t>(prm.hi)));
     } else {
       s.params[prm.name] = node.number(prm.name, prm.default_value, prm.lo, prm.hi);
     }
@@ -62,7 +64,8 @@ PolicySpec parse_policy_argument(const std::string& text) {
   if (colon != std::string::npos) {
     for (const auto& kv : split(text.substr(colon + 1), ',')) {
       const auto eq = kv.find('=');
-      ISPLITEE_CHECK(eq != std::string::npos && eq > 0, "--policy ", text, ": expected NAME:key=value,key=value");
+      ISPLITEE_CHECK(eq != std::string::npos && eq > 0, "--policy ", text,
+                     ": expected NAME:key=value,key=value");
       const auto key = kv.substr(0, eq), val = kv.substr(eq + 1);
       auto parsed = nlohmann::json::parse(val, nullptr, /*allow_exceptions=*/false);
       j[key] = parsed.is_discarded() ? nlohmann::json(val) : parsed;
@@ -79,11 +82,13 @@ nlohmann::json to_json(const PolicySpec& s) {
   return j;
 }
 
-std::unique_ptr<Policy> make_policy(const PolicySpec& spec, std::size_t num_arms, std::uint64_t seed) {
+std::unique_ptr<Policy> make_policy(const PolicySpec& spec, std::size_t num_arms,
+                                    std::uint64_t seed) {
   const auto& info = builtin_policies().at(spec.name);
   nlohmann::json params = nlohmann::json::object();
   for (const auto& prm : info.params)
-    params[prm.name] = spec.params.contains(prm.name) ? spec.params.at(prm.name).get<double>() : prm.default_value;
+    params[prm.name] =
+        spec.params.contains(prm.name) ? spec.params.at(prm.name).get<double>() : prm.default_value;
   return info.factory(params, num_arms, seed);
 }
 

@@ -275,9 +275,10 @@ std::string render_markdown(const RunReport& r, const std::vector<std::string>& 
      << "intervals are 95% Student-t over repeats; cost reduction and accuracy drop are against "
         "`final-exit` on the same stream and repeat\n";
   if (r.meta.contains("timings")) {
-    os << "- timings (s):";
-    for (auto it = r.meta["timings"].begin(); it != r.meta["timings"].end(); ++it)
-      os << ' ' << it.key() << ' ' << fmt(it.value().get<double>(), 1) << ';';
+    os << "- wall time (s):";
+    const auto& t = r.meta["timings"];
+    for (const char* stage : {"model", "traces", "streams", "policies", "total"})
+      if (t.contains(stage)) os << ' ' << stage << ' ' << fmt(t[stage].get<double>(), 1) << ';';
     os << '\n';
   }
   os << '\n';

@@ -17,7 +17,8 @@ std::size_t argmax_lowest(const double* v, std::size_t n) {
 
 }  // namespace
 
-Hindsight compute_hindsight(const stream::Stream& stream, const std::vector<double>& table, std::size_t k) {
+Hindsight compute_hindsight(const stream::Stream& stream, const std::vector<double>& table,
+                            std::size_t k) {
   const std::size_t T = stream.size();
   const std::size_t nseg = std::max<std::size_t>(1, stream.segment_start.size());
   std::vector<double> seg_sum(nseg * k, 0.0), total(k, 0.0);
@@ -34,7 +35,8 @@ Hindsight compute_hindsight(const stream::Stream& stream, const std::vector<doub
   }
   h.best_arm = argmax_lowest(total.data(), k);
   h.mean_reward.resize(k);
-  for (std::size_t j = 0; j < k; ++j) h.mean_reward[j] = T ? total[j] / static_cast<double>(T) : 0.0;
+  for (std::size_t j = 0; j < k; ++j)
+    h.mean_reward[j] = T ? total[j] / static_cast<double>(T) : 0.0;
   return h;
 }
 
@@ -44,7 +46,8 @@ std::vector<double> reward_table(const Environment& env, const cost::CostModel& 
   std::vector<double> table(n * k);
   for (std::size_t i = 0; i < n; ++i) {
     const float* row = env.oracle_confidences(i);
-    ISPLITEE_CHECK(row != nullptr, "regret and oracle policies need an environment with stored confidences");
+    ISPLITEE_CHECK(row != nullptr,
+                   "regret and oracle policies need an environment with stored confidences");
     cm.oracle_rewards(row, &table[i * k]);
   }
   return table;
@@ -53,9 +56,10 @@ std::vector<double> reward_table(const Environment& env, const cost::CostModel& 
 RunMetrics run_policy(policy::Policy& policy, Environment& env, const cost::CostModel& cm,
                       const stream::Stream& stream, const RunOptions& options) {
   const std::size_t k = env.num_exits(), last = k - 1, T = stream.size();
-  ISPLITEE_CHECK(policy.num_arms() == k, "policy '", policy.name(), "' built for ", policy.num_arms(),
-                 " arms, environment has ", k, " exits");
-  ISPLITEE_CHECK(cm.num_arms() == k, "cost model has ", cm.num_arms(), " depths, environment has ", k, " exits");
+  ISPLITEE_CHECK(policy.num_arms() == k, "policy '", policy.name(), "' built for ",
+                 policy.num_arms(), " arms, environment has ", k, " exits");
+  ISPLITEE_CHECK(cm.num_arms() == k, "cost model has ", cm.num_arms(), " depths, environment has ",
+                 k, " exits");
   const auto& cfg = cm.config();
   const bool has_oracle = T == 0 || env.oracle_confidences(stream.samples[0]) != nullptr;
   std::vector<double> row_buf(k);
@@ -90,7 +94,8 @@ RunMetrics run_policy(policy::Policy& policy, Environment& env, const cost::Cost
   policy.begin_run({T, oracle_policy ? &means : nullptr});
 
   // Curve grid and arm-over-time bins.
-  const std::size_t points = std::max<std::size_t>(1, std::min(options.curve_points, std::max<std::size_t>(T, 1)));
+  const std::size_t points =
+      std::max<std::size_t>(1, std::min(options.curve_points, std::max<std::size_t>(T, 1)));
   for (std::size_t p = 1; p <= points; ++p) {
     const std::size_t tp = (T * p + points - 1) / points;
     if (tp > 0 && (m.curve_t.empty() || m.curve_t.back() != tp)) m.curve_t.push_back(tp);
@@ -122,7 +127,8 @@ RunMetrics run_policy(policy::Policy& policy, Environment& env, const cost::Cost
       policy.update({a, 0, fb_reward.data(), fb_valid.data()});
     } else if (a == policy::kCascadeArm) {
       const std::size_t e = obs.exit_used;
-      reward = e < last ? obs.seen[e] - cfg.mu * cm.edge_cost(e) : obs.final_conf - cfg.mu * cm.edge_cost(last);
+      reward = e < last ? obs.seen[e] - cfg.mu * cm.edge_cost(e)
+                        : obs.final_conf - cfg.mu * cm.edge_cost(last);
       cost = cm.edge_cost(e);
       arm_bin = e;
       policy.update({a, 0, fb_reward.data(), fb_valid.data()});
@@ -132,8 +138,9 @@ RunMetrics run_policy(policy::Policy& policy, Environment& env, const cost::Cost
       cost = cm.cost(a, obs.seen[a]);
       arm_bin = a;
       if (bytes_known && obs.offloaded) bytes += options.activation_bytes[a];
-      // Side observations (METHOD.md §3): every arm j ≤ a, exactly once this round. With side_info=oracle
-      // every shallower arm's reward is its oracle reward (same formula, same inputs), read from the row.
+      // Side observations (METHOD.md §3): every arm j ≤ a, exactly once this round. With
+      // side_info=oracle every shallower arm's reward is its oracle reward (same formula, same
+      // inputs), read from the row.
       if (cfg.side_info == cost::SideInfo::kOracle && orow) {
         for (std::size_t j = 0; j < a; ++j) {
           fb_reward[j] = orow[j];
@@ -147,7 +154,8 @@ RunMetrics run_policy(policy::Policy& policy, Environment& env, const cost::Cost
             fb_reward[j] = cm.reward(j, cj, c_final);
           } else if (cfg.side_info == cost::SideInfo::kOracle) {
             const float* full = env.oracle_confidences(sample);
-            ISPLITEE_CHECK(full != nullptr, "side_info=oracle needs stored confidences; use strict or proxy");
+            ISPLITEE_CHECK(full != nullptr,
+                           "side_info=oracle needs stored confidences; use strict or proxy");
             fb_reward[j] = cm.reward(j, cj, full[last]);
           } else if (cfg.side_info == cost::SideInfo::kStrict) {
             fb_valid[j] = 0;
@@ -175,10 +183,12 @@ RunMetrics run_policy(policy::Policy& policy, Environment& env, const cost::Cost
     }
     while (bin + 1 < points && t >= m.bin_edges[bin + 1]) ++bin;
     m.arm_over_time[bin][arm_bin] += 1;
-    if (next_curve < m.curve_t.size() && t + 1 == m.curve_t[next_curve]) m.regret_curve.push_back(regret), ++next_curve;
+    if (next_curve < m.curve_t.size() && t + 1 == m.curve_t[next_curve])
+      m.regret_curve.push_back(regret), ++next_curve;
     if (options.record_steps)
-      m.steps_record.push_back({t, seg, a, obs.exited, obs.offloaded, static_cast<std::uint32_t>(obs.exit_used),
-                                obs.prediction, ok, cost, reward, inst});
+      m.steps_record.push_back({t, seg, a, obs.exited, obs.offloaded,
+                                static_cast<std::uint32_t>(obs.exit_used), obs.prediction, ok, cost,
+                                reward, inst});
   }
   const double n = T ? static_cast<double>(T) : 1.0;
   m.steps = T;

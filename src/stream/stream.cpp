@@ -26,10 +26,12 @@ StreamsConfig parse_streams_config(const config::Node& node) {
     sc.name = s.string_required("name");
     ISPLITEE_CHECK(!sc.name.empty(), s.source(), ": ", s.path_of("name"), ": must not be empty");
     for (const auto& prev : c.schedules)
-      ISPLITEE_CHECK(prev.name != sc.name, s.source(), ": ", s.path_of("name"), ": duplicate schedule '", sc.name, "'");
+      ISPLITEE_CHECK(prev.name != sc.name, s.source(), ": ", s.path_of("name"),
+                     ": duplicate schedule '", sc.name, "'");
     sc.cycles = static_cast<std::size_t>(s.integer("cycles", 1, 1, 1'000'000));
     const bool has_segments = s.has("segments"), has_ramp = s.has("ramp");
-    if (has_segments == has_ramp) s.fail("", "a schedule needs exactly one of 'segments' or 'ramp'");
+    if (has_segments == has_ramp)
+      s.fail("", "a schedule needs exactly one of 'segments' or 'ramp'");
     if (has_segments) {
       for (const auto& g : s.objects("segments")) {
         SegmentSpec seg;
@@ -44,12 +46,14 @@ StreamsConfig parse_streams_config(const config::Node& node) {
       const auto length = static_cast<std::size_t>(r.integer("length", 0, 0, 4'000'000'000LL));
       std::vector<std::string> traces = r.strings("traces", {});
       if (r.has("distortion")) {
-        if (!traces.empty()) r.fail("traces", "give either 'traces' or 'distortion' + 'severities', not both");
+        if (!traces.empty())
+          r.fail("traces", "give either 'traces' or 'distortion' + 'severities', not both");
         const auto d = r.string_required("distortion");
         const auto sev = r.integers("severities", {1, 2, 3, 4, 5}, 0, 1000);
         for (auto v : sev) traces.push_back(d + "@" + std::to_string(v));
       }
-      if (traces.empty()) r.fail("traces", "a ramp needs 'traces' or 'distortion' (+ 'severities')");
+      if (traces.empty())
+        r.fail("traces", "a ramp needs 'traces' or 'distortion' (+ 'severities')");
       r.finish();
       for (const auto& t : traces) sc.segments.push_back({t, length});
     }
@@ -70,13 +74,16 @@ nlohmann::json to_json(const StreamsConfig& c) {
   return {{"per_trace", c.per_trace}, {"length", c.length}, {"schedules", sch}};
 }
 
-std::vector<StreamDef> resolve_streams(const StreamsConfig& c, const std::vector<std::string>& trace_names) {
+std::vector<StreamDef> resolve_streams(const StreamsConfig& c,
+                                       const std::vector<std::string>& trace_names) {
   std::vector<StreamDef> out;
   if (c.per_trace)
-    for (std::size_t i = 0; i < trace_names.size(); ++i) out.push_back({trace_names[i], {{i, c.length}}});
+    for (std::size_t i = 0; i < trace_names.size(); ++i)
+      out.push_back({trace_names[i], {{i, c.length}}});
   for (const auto& s : c.schedules) {
     for (const auto& o : out)
-      ISPLITEE_CHECK(o.name != s.name, "schedule '", s.name, "': the name is already used by a trace's stream");
+      ISPLITEE_CHECK(o.name != s.name, "schedule '", s.name,
+                     "': the name is already used by a trace's stream");
     StreamDef d{s.name, {}};
     std::vector<Segment> once;
     for (std::size_t g = 0; g < s.segments.size(); ++g) {
@@ -86,23 +93,27 @@ std::vector<StreamDef> resolve_streams(const StreamsConfig& c, const std::vector
         if (trace_names[i] == name) idx = i;
       if (idx == trace_names.size()) {
         const auto near = nearest_word(name, trace_names);
-        fail(ErrorCode::kUsage, "schedule '", s.name, "' segment ", g + 1, ": unknown trace '", name, "'",
-             near.empty() ? "" : " (did you mean '" + near + "'?)", " (available: ", join(trace_names, ", "), ")");
+        fail(ErrorCode::kUsage, "schedule '", s.name, "' segment ", g + 1, ": unknown trace '",
+             name, "'", near.empty() ? "" : " (did you mean '" + near + "'?)",
+             " (available: ", join(trace_names, ", "), ")");
       }
       once.push_back({idx, s.segments[g].length});
     }
-    for (std::size_t r = 0; r < s.cycles; ++r) d.segments.insert(d.segments.end(), once.begin(), once.end());
+    for (std::size_t r = 0; r < s.cycles; ++r)
+      d.segments.insert(d.segments.end(), once.begin(), once.end());
     out.push_back(std::move(d));
   }
-  ISPLITEE_CHECK(!out.empty(), "streams: no stream to run (per_trace is false and no schedules are given)");
+  ISPLITEE_CHECK(!out.empty(),
+                 "streams: no stream to run (per_trace is false and no schedules are given)");
   return out;
 }
 
 Stream build_stream(const StreamDef& def, const std::vector<std::size_t>& trace_sizes,
-                    const std::vector<std::size_t>& trace_offsets, const std::vector<std::string>& trace_names,
-                    std::uint64_t seed, std::size_t repeat) {
-  // Each trace keeps its own permutation cursor so that a trace revisited by a later segment (cycles)
-  // continues where it stopped and no sample repeats before the trace is exhausted.
+                    const std::vector<std::size_t>& trace_offsets,
+                    const std::vector<std::string>& trace_names, std::uint64_t seed,
+                    std::size_t repeat) {
+  // Each trace keeps its own permutation cursor so that a trace revisited by a later segment
+  // (cycles) continues where it stopped and no sample repeats before the trace is exhausted.
   struct Cursor {
     std::vector<std::uint32_t> perm;
     std::size_t pos = 0;
@@ -117,8 +128,8 @@ Stream build_stream(const StreamDef& def, const std::vector<std::size_t>& trace_
   for (std::size_t gi = 0; gi < def.segments.size(); ++gi) {
     const auto& g = def.segments[gi];
     const std::size_t n = trace_sizes.at(g.trace);
-    ISPLITEE_CHECK_CODE(n > 0, ErrorCode::kData, "stream '", def.name, "': trace '", trace_names.at(g.trace),
-                        "' is empty");
+    ISPLITEE_CHECK_CODE(n > 0, ErrorCode::kData, "stream '", def.name, "': trace '",
+                        trace_names.at(g.trace), "' is empty");
     const std::size_t len = g.length ? g.length : n;
     s.segment_start.push_back(s.samples.size());
     s.segment_trace.push_back(g.trace);
@@ -127,7 +138,8 @@ Stream build_stream(const StreamDef& def, const std::vector<std::size_t>& trace_
       if (c.pos == c.perm.size()) {
         c.perm.resize(n);
         std::iota(c.perm.begin(), c.perm.end(), 0u);
-        Rng rng(seed, {static_cast<std::uint64_t>(repeat), name_hash(trace_names.at(g.trace)), c.pass++});
+        Rng rng(seed,
+                {static_cast<std::uint64_t>(repeat), name_hash(trace_names.at(g.trace)), c.pass++});
         rng.shuffle(c.perm.begin(), c.perm.end());
         c.pos = 0;
       }

@@ -23,38 +23,46 @@ using Where = std::function<std::string(const char* column, std::size_t row)>;
 
 void validate_impl(const Trace& t, const std::string& source, const Where& where) {
   const std::size_t n = t.num_samples, k = t.num_exits;
-  ISPLITEE_CHECK_CODE(k >= 1, ErrorCode::kData, source, ": a trace needs at least one exit (K = 0)");
-  ISPLITEE_CHECK_CODE(t.conf.size() == n * k, ErrorCode::kData, where("conf", 0), ": conf has ", t.conf.size(),
-                      " values, expected N×K = ", n, "×", k);
-  ISPLITEE_CHECK_CODE(t.pred.size() == n * k, ErrorCode::kData, where("pred", 0), ": pred has ", t.pred.size(),
-                      " values, expected N×K = ", n, "×", k);
-  ISPLITEE_CHECK_CODE(t.label.size() == n, ErrorCode::kData, where("label", 0), ": label has ", t.label.size(),
-                      " values, expected N = ", n, " (labels are required)");
-  ISPLITEE_CHECK_CODE(t.entropy.empty() || t.entropy.size() == n * k, ErrorCode::kData, where("entropy", 0),
-                      ": entropy has ", t.entropy.size(), " values, expected 0 or N×K = ", n * k);
-  ISPLITEE_CHECK_CODE(t.margin.empty() || t.margin.size() == n * k, ErrorCode::kData, where("margin", 0),
-                      ": margin has ", t.margin.size(), " values, expected 0 or N×K = ", n * k);
-  ISPLITEE_CHECK_CODE(t.logits.empty() || (n * k > 0 && t.logits.size() % (n * k) == 0), ErrorCode::kData,
-                      where("logits", 0), ": logits has ", t.logits.size(), " values, expected N×K×C");
+  ISPLITEE_CHECK_CODE(k >= 1, ErrorCode::kData, source,
+                      ": a trace needs at least one exit (K = 0)");
+  ISPLITEE_CHECK_CODE(t.conf.size() == n * k, ErrorCode::kData, where("conf", 0), ": conf has ",
+                      t.conf.size(), " values, expected N×K = ", n, "×", k);
+  ISPLITEE_CHECK_CODE(t.pred.size() == n * k, ErrorCode::kData, where("pred", 0), ": pred has ",
+                      t.pred.size(), " values, expected N×K = ", n, "×", k);
+  ISPLITEE_CHECK_CODE(t.label.size() == n, ErrorCode::kData, where("label", 0), ": label has ",
+                      t.label.size(), " values, expected N = ", n, " (labels are required)");
+  ISPLITEE_CHECK_CODE(t.entropy.empty() || t.entropy.size() == n * k, ErrorCode::kData,
+                      where("entropy", 0), ": entropy has ", t.entropy.size(),
+                      " values, expected 0 or N×K = ", n * k);
+  ISPLITEE_CHECK_CODE(t.margin.empty() || t.margin.size() == n * k, ErrorCode::kData,
+                      where("margin", 0), ": margin has ", t.margin.size(),
+                      " values, expected 0 or N×K = ", n * k);
+  ISPLITEE_CHECK_CODE(t.logits.empty() || (n * k > 0 && t.logits.size() % (n * k) == 0),
+                      ErrorCode::kData, where("logits", 0), ": logits has ", t.logits.size(),
+                      " values, expected N×K×C");
   const auto& m = t.manifest;
-  ISPLITEE_CHECK_CODE(m.format_version == kTraceFormatVersion, ErrorCode::kData, source, ": format_version ",
-                      m.format_version, " is not supported (expected ", kTraceFormatVersion, ")");
-  ISPLITEE_CHECK_CODE(m.exits.size() == k, ErrorCode::kData, source, ": manifest lists ", m.exits.size(),
-                      " exits but the columns have K = ", k);
+  ISPLITEE_CHECK_CODE(m.format_version == kTraceFormatVersion, ErrorCode::kData, source,
+                      ": format_version ", m.format_version, " is not supported (expected ",
+                      kTraceFormatVersion, ")");
+  ISPLITEE_CHECK_CODE(m.exits.size() == k, ErrorCode::kData, source, ": manifest lists ",
+                      m.exits.size(), " exits but the columns have K = ", k);
   ISPLITEE_CHECK_CODE(m.sample_ids.empty() || m.sample_ids.size() == n, ErrorCode::kData, source,
-                      ": manifest has ", m.sample_ids.size(), " sample_ids but the columns have N = ", n, " rows");
+                      ": manifest has ", m.sample_ids.size(),
+                      " sample_ids but the columns have N = ", n, " rows");
   const auto classes = m.num_classes;
   for (std::size_t i = 0; i < n; ++i) {
     for (std::size_t e = 0; e < k; ++e) {
       const float c = t.conf[i * k + e];
       if (!(c >= 0.0f && c <= 1.0f))
-        fail(ErrorCode::kData, where("conf", i), ", exit ", e + 1, ": confidence ", format_number(c),
-             " is not in [0, 1]");
+        fail(ErrorCode::kData, where("conf", i), ", exit ", e + 1, ": confidence ",
+             format_number(c), " is not in [0, 1]");
       const auto pr = t.pred[i * k + e];
       if (pr < 0 || (classes > 0 && pr >= classes))
-        fail(ErrorCode::kData, where("pred", i), ", exit ", e + 1, ": prediction ", pr, " is not in [0, ",
-             classes > 0 ? std::to_string(classes - 1) : std::string("inf"), "]");
-      if (!t.entropy.empty() && !(t.entropy[i * k + e] >= 0.0f && std::isfinite(t.entropy[i * k + e])))
+        fail(ErrorCode::kData, where("pred", i), ", exit ", e + 1, ": prediction ", pr,
+             " is not in [0, ", classes > 0 ? std::to_string(classes - 1) : std::string("inf"),
+             "]");
+      if (!t.entropy.empty() &&
+          !(t.entropy[i * k + e] >= 0.0f && std::isfinite(t.entropy[i * k + e])))
         fail(ErrorCode::kData, where("entropy", i), ", exit ", e + 1, ": entropy ",
              format_number(t.entropy[i * k + e]), " is not a finite value >= 0");
       if (!t.margin.empty() && !(t.margin[i * k + e] >= 0.0f && t.margin[i * k + e] <= 1.0f))
@@ -73,14 +81,16 @@ std::vector<std::size_t> expect_shape(const fs::path& file, const std::vector<st
   if (got.size() != dims) {
     std::vector<std::string> parts;
     for (auto d : got) parts.push_back(std::to_string(d));
-    fail(ErrorCode::kData, file.string(), ": expected a ", dims, "-D array, got shape (", join(parts, ", "), ")");
+    fail(ErrorCode::kData, file.string(), ": expected a ", dims, "-D array, got shape (",
+         join(parts, ", "), ")");
   }
   return got;
 }
 
 Trace read_directory(const fs::path& dir) {
   const fs::path mpath = dir / "manifest.json";
-  ISPLITEE_CHECK_CODE(fs::exists(mpath), ErrorCode::kIo, dir.string(), ": not a trace directory (no manifest.json)");
+  ISPLITEE_CHECK_CODE(fs::exists(mpath), ErrorCode::kIo, dir.string(),
+                      ": not a trace directory (no manifest.json)");
   nlohmann::json mj;
   try {
     mj = nlohmann::json::parse(read_text_file(mpath));
@@ -96,8 +106,8 @@ Trace read_directory(const fs::path& dir) {
   t.num_exits = shape[1];
   const auto check_nk = [&](const char* name) {
     if (shape.size() != 2 || shape[0] != t.num_samples || shape[1] != t.num_exits)
-      fail(ErrorCode::kData, (dir / name).string(), ": shape does not match conf.npy (", t.num_samples, "×",
-           t.num_exits, ")");
+      fail(ErrorCode::kData, (dir / name).string(), ": shape does not match conf.npy (",
+           t.num_samples, "×", t.num_exits, ")");
   };
   t.pred = read_npy_i32(dir / "pred.npy", shape);
   check_nk("pred.npy");
@@ -115,8 +125,8 @@ Trace read_directory(const fs::path& dir) {
   if (fs::exists(dir / "logits.npy")) {
     t.logits = read_npy_f32(dir / "logits.npy", shape);
     if (shape.size() != 3 || shape[0] != t.num_samples || shape[1] != t.num_exits)
-      fail(ErrorCode::kData, (dir / "logits.npy").string(), ": expected shape (", t.num_samples, ", ", t.num_exits,
-           ", C)");
+      fail(ErrorCode::kData, (dir / "logits.npy").string(), ": expected shape (", t.num_samples,
+           ", ", t.num_exits, ", C)");
   }
   validate_impl(t, mpath.string(), [&](const char* column, std::size_t row) {
     return (dir / (std::string(column) + ".npy")).string() + ": row " + std::to_string(row);
@@ -135,7 +145,8 @@ bool parse_float(const std::string& s, float& out) {
 bool parse_int(const std::string& s, std::int32_t& out) {
   float f;
   if (!parse_float(s, f)) return false;
-  if (!(std::floor(f) == f) || std::fabs(f) > 2e9f) return false;  // "3" and pandas' "3.0" both accepted
+  if (!(std::floor(f) == f) || std::fabs(f) > 2e9f)
+    return false;  // "3" and pandas' "3.0" both accepted
   out = static_cast<std::int32_t>(f);
   return true;
 }
@@ -145,20 +156,22 @@ Trace read_csv(const fs::path& file, const std::vector<double>& depths) {
   std::ifstream in(file);
   ISPLITEE_CHECK_CODE(in.good(), ErrorCode::kIo, name, ": cannot open");
   std::string line;
-  ISPLITEE_CHECK_CODE(static_cast<bool>(std::getline(in, line)), ErrorCode::kData, name, ": empty file (no header)");
+  ISPLITEE_CHECK_CODE(static_cast<bool>(std::getline(in, line)), ErrorCode::kData, name,
+                      ": empty file (no header)");
   if (!line.empty() && line.back() == '\r') line.pop_back();
   const auto header = split(line, ',');
   std::size_t k = 0;
   while (k < header.size() && header[k] == "conf_" + std::to_string(k + 1)) ++k;
-  ISPLITEE_CHECK_CODE(k >= 1, ErrorCode::kData, name, ": line 1: header must be conf_1..conf_K,pred_1..pred_K,label; got '",
-                      line, "'");
+  ISPLITEE_CHECK_CODE(k >= 1, ErrorCode::kData, name,
+                      ": line 1: header must be conf_1..conf_K,pred_1..pred_K,label; got '", line,
+                      "'");
   for (std::size_t e = 0; e < k; ++e)
-    ISPLITEE_CHECK_CODE(k + e < header.size() && header[k + e] == "pred_" + std::to_string(e + 1), ErrorCode::kData,
-                        name, ": line 1: column ", k + e + 1, " must be 'pred_", e + 1,
-                        "' (header conf_1..conf_K,pred_1..pred_K,label with K = ", k, ")");
-  ISPLITEE_CHECK_CODE(header.size() == 2 * k + 1 && header[2 * k] == "label", ErrorCode::kData, name,
-                      ": line 1: expected 'label' as the last column ", 2 * k + 1, " (K = ", k, "), got ",
-                      header.size(), " columns");
+    ISPLITEE_CHECK_CODE(k + e < header.size() && header[k + e] == "pred_" + std::to_string(e + 1),
+                        ErrorCode::kData, name, ": line 1: column ", k + e + 1, " must be 'pred_",
+                        e + 1, "' (header conf_1..conf_K,pred_1..pred_K,label with K = ", k, ")");
+  ISPLITEE_CHECK_CODE(header.size() == 2 * k + 1 && header[2 * k] == "label", ErrorCode::kData,
+                      name, ": line 1: expected 'label' as the last column ", 2 * k + 1,
+                      " (K = ", k, "), got ", header.size(), " columns");
   Trace t;
   t.num_exits = k;
   std::size_t row = 0;
@@ -167,30 +180,30 @@ Trace read_csv(const fs::path& file, const std::vector<double>& depths) {
     if (line.empty()) continue;
     const auto f = split(line, ',');
     const std::size_t lineno = row + 2;
-    ISPLITEE_CHECK_CODE(f.size() == 2 * k + 1, ErrorCode::kData, name, ": line ", lineno, ": ", f.size(),
-                        " fields, expected ", 2 * k + 1, " (K = ", k, ")");
+    ISPLITEE_CHECK_CODE(f.size() == 2 * k + 1, ErrorCode::kData, name, ": line ", lineno, ": ",
+                        f.size(), " fields, expected ", 2 * k + 1, " (K = ", k, ")");
     for (std::size_t e = 0; e < k; ++e) {
       float c;
-      ISPLITEE_CHECK_CODE(parse_float(f[e], c), ErrorCode::kData, name, ": line ", lineno, ": conf_", e + 1, " '", f[e],
-                          "' is not a number");
+      ISPLITEE_CHECK_CODE(parse_float(f[e], c), ErrorCode::kData, name, ": line ", lineno,
+                          ": conf_", e + 1, " '", f[e], "' is not a number");
       t.conf.push_back(c);
     }
     for (std::size_t e = 0; e < k; ++e) {
       std::int32_t p;
-      ISPLITEE_CHECK_CODE(parse_int(f[k + e], p), ErrorCode::kData, name, ": line ", lineno, ": pred_", e + 1, " '",
-                          f[k + e], "' is not an integer");
+      ISPLITEE_CHECK_CODE(parse_int(f[k + e], p), ErrorCode::kData, name, ": line ", lineno,
+                          ": pred_", e + 1, " '", f[k + e], "' is not an integer");
       t.pred.push_back(p);
     }
     std::int32_t y;
-    ISPLITEE_CHECK_CODE(parse_int(f[2 * k], y), ErrorCode::kData, name, ": line ", lineno, ": label '", f[2 * k],
-                        "' is missing or not an integer");
+    ISPLITEE_CHECK_CODE(parse_int(f[2 * k], y), ErrorCode::kData, name, ": line ", lineno,
+                        ": label '", f[2 * k], "' is missing or not an integer");
     t.label.push_back(y);
     ++row;
   }
   t.num_samples = row;
   ISPLITEE_CHECK_CODE(row > 0, ErrorCode::kData, name, ": no data rows");
-  ISPLITEE_CHECK_CODE(depths.empty() || depths.size() == k, ErrorCode::kUsage, name, ": ", depths.size(),
-                      " depths given but the CSV has K = ", k, " exits");
+  ISPLITEE_CHECK_CODE(depths.empty() || depths.size() == k, ErrorCode::kUsage, name, ": ",
+                      depths.size(), " depths given but the CSV has K = ", k, " exits");
   t.manifest.dataset = "csv:" + file.filename().string();
   t.manifest.arch = "unknown";
   for (std::size_t e = 0; e < k; ++e) {
@@ -198,7 +211,9 @@ Trace read_csv(const fs::path& file, const std::vector<double>& depths) {
     x.depth_blocks = depths.empty() ? static_cast<double>(e + 1) : depths[e];
     t.manifest.exits.push_back(x);
   }
-  validate_impl(t, name, [&](const char*, std::size_t r) { return name + ": line " + std::to_string(r + 2); });
+  validate_impl(t, name, [&](const char*, std::size_t r) {
+    return name + ": line " + std::to_string(r + 2);
+  });
   return t;
 }
 
@@ -223,28 +238,37 @@ nlohmann::json manifest_to_json(const Manifest& m) {
                      {"macs_millions", e.macs_millions},
                      {"activation_bytes", e.activation_bytes},
                      {"activation_shape", e.activation_shape}});
-  return {{"format_version", m.format_version}, {"arch", m.arch},
-          {"num_classes", m.num_classes},       {"exits", exits},
-          {"checkpoint_sha256", m.checkpoint_sha256}, {"dataset", m.dataset},
-          {"split", m.split},                   {"sample_ids", m.sample_ids},
-          {"distortion", m.distortion},         {"seed", m.seed},
-          {"tool_version", m.tool_version},     {"extra", m.extra}};
+  return {{"format_version", m.format_version},
+          {"arch", m.arch},
+          {"num_classes", m.num_classes},
+          {"exits", exits},
+          {"checkpoint_sha256", m.checkpoint_sha256},
+          {"dataset", m.dataset},
+          {"split", m.split},
+          {"sample_ids", m.sample_ids},
+          {"distortion", m.distortion},
+          {"seed", m.seed},
+          {"tool_version", m.tool_version},
+          {"extra", m.extra}};
 }
 
 Manifest manifest_from_json(const nlohmann::json& j, const std::string& source) {
   const config::Node node(j, source, "");
   Manifest m;
   m.format_version = static_cast<int>(node.integer_required("format_version", 0, 1000000));
-  ISPLITEE_CHECK_CODE(m.format_version == kTraceFormatVersion, ErrorCode::kData, source, ": format_version ",
-                      m.format_version, " is not supported (expected ", kTraceFormatVersion, ")");
+  ISPLITEE_CHECK_CODE(m.format_version == kTraceFormatVersion, ErrorCode::kData, source,
+                      ": format_version ", m.format_version, " is not supported (expected ",
+                      kTraceFormatVersion, ")");
   m.arch = node.string("arch", "");
   m.num_classes = node.integer("num_classes", 0, 0, 1000000000);
   for (const auto& e : node.objects("exits")) {
     ExitInfo x;
     x.depth_blocks = e.number("depth_blocks", 0.0, 0.0, 1e12);
     x.macs_millions = e.number("macs_millions", 0.0, 0.0, 1e15);
-    x.activation_bytes = e.integer("activation_bytes", 0, 0, std::numeric_limits<std::int64_t>::max());
-    x.activation_shape = e.integers("activation_shape", {}, 0, std::numeric_limits<std::int64_t>::max());
+    x.activation_bytes =
+        e.integer("activation_bytes", 0, 0, std::numeric_limits<std::int64_t>::max());
+    x.activation_shape =
+        e.integers("activation_shape", {}, 0, std::numeric_limits<std::int64_t>::max());
     e.finish();
     m.exits.push_back(std::move(x));
   }
@@ -257,8 +281,9 @@ Manifest manifest_from_json(const nlohmann::json& j, const std::string& source) 
   if (node.has("distortion")) m.distortion = node.raw("distortion");
   if (node.has("seed")) {
     const auto& s = node.raw("seed");
-    ISPLITEE_CHECK_CODE(s.is_number_unsigned() || (s.is_number_integer() && s.get<std::int64_t>() >= 0),
-                        ErrorCode::kData, source, ": seed must be a non-negative integer");
+    ISPLITEE_CHECK_CODE(
+        s.is_number_unsigned() || (s.is_number_integer() && s.get<std::int64_t>() >= 0),
+        ErrorCode::kData, source, ": seed must be a non-negative integer");
     m.seed = s.get<std::uint64_t>();
   }
   m.tool_version = node.string("tool_version", "");
@@ -268,9 +293,11 @@ Manifest manifest_from_json(const nlohmann::json& j, const std::string& source) 
 }
 
 Trace read_trace(const fs::path& path, const std::vector<double>& csv_depths) {
-  ISPLITEE_CHECK_CODE(fs::exists(path), ErrorCode::kIo, path.string(), ": no such trace directory or CSV file");
+  ISPLITEE_CHECK_CODE(fs::exists(path), ErrorCode::kIo, path.string(),
+                      ": no such trace directory or CSV file");
   if (fs::is_directory(path)) {
-    ISPLITEE_CHECK(csv_depths.empty(), path.string(), ": depths come from manifest.json; --depths is only for CSV");
+    ISPLITEE_CHECK(csv_depths.empty(), path.string(),
+                   ": depths come from manifest.json; --depths is only for CSV");
     return read_directory(path);
   }
   return read_csv(path, csv_depths);

@@ -30,6 +30,8 @@ struct Case {
   std::vector<std::string> expected;          // substrings of the error line
 };
 
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
 class BadConfig : public ::testing::TestWithParam<Case> {};
 
 TEST_P(BadConfig, FailsWithOneClearLine) {
@@ -60,8 +62,8 @@ const Case kCases[] = {
     {"unknown_policy", [](nlohmann::json& j) { j["policies"] = {{{"name", "i-splite"}}}; }, "", 2,
      {"policies[0].name", "did you mean 'i-splitee'?"}},
     {"unknown_policy_param",
-     [](nlohmann::json& j) { j["policies"] = {{{"name", "sw-ucb"}, {"windw", 100}}}; }, "", 2,
-     {"policies[0].windw: unknown key", "did you mean 'window'?"}},
+     [](nlohmann::json& j) { j["policies"] = {{{"name", "sw-ucb"}, {"tua", 100}}}; }, "", 2,
+     {"policies[0].tua: unknown key", "did you mean 'tau'?"}},
     {"policy_without_name", [](nlohmann::json& j) { j["policies"] = {nlohmann::json::object()}; }, "", 2,
      {"policies[0].name: missing required key"}},
     {"section_wrong_type", [](nlohmann::json& j) { j["cost"] = 5; }, "", 2,
@@ -86,7 +88,7 @@ const Case kCases[] = {
      {"trace.distortions[0].name", "did you mean 'gaussian_noise'?"}},
     {"unreadable_dataset",
      [](nlohmann::json& j) { j["data"] = {{"name", "cifar10"}, {"root", "/nonexistent/cifar"}}; },
-     "", 3, {"/nonexistent/cifar"}},
+     "", 4, {"/nonexistent/cifar", "scripts/download-cifar10.sh"}},
 };
 
 INSTANTIATE_TEST_SUITE_P(Cli, BadConfig, ::testing::ValuesIn(kCases),

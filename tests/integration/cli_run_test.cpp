@@ -73,7 +73,7 @@ nlohmann::json tiny_config() {
               "distortions": [{"name": "none"}, {"name": "gaussian_noise", "severity": 5}]},
     "cost": {"alpha": 0.6, "lambda": 0.1, "mu": 1.0, "offload": 0.5},
     "policies": [{"name": "i-splitee"}, {"name": "final-exit"}, {"name": "edge-threshold"},
-                 {"name": "cloud-only"}, {"name": "sw-ucb", "window": 50}],
+                 {"name": "cloud-only"}, {"name": "sw-ucb", "tau": 50}],
     "streams": {"schedules": [{"name": "drift", "segments": [
         {"trace": "none", "length": 150}, {"trace": "gaussian_noise@5", "length": 150}]}]},
     "experiment": {"repeats": 3, "record_steps": true, "curve_points": 20}
@@ -157,7 +157,7 @@ TEST_F(TinyRun, ResolvedConfigReparsesToTheSameConfig) {
   const auto resolved = nlohmann::json::parse(std::ifstream(run / "config.resolved.json"));
   EXPECT_EQ(resolved["cost"]["alpha"], 0.6);
   EXPECT_EQ(resolved["experiment"]["repeats"], 3);
-  EXPECT_EQ(resolved["policies"][4]["window"], 50);
+  EXPECT_EQ(resolved["policies"][4]["tau"], 50);
   // Second run from the resolved config: same results, model and traces reused from the cache.
   const auto r = run_cli("--log-level info run --config " + shell_quote((run / "config.resolved.json").string()) +
                          " --output " + shell_quote((dir_->path() / "run2").string()));

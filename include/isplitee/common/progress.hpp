@@ -26,7 +26,7 @@ class Progress {
  private:
   void draw(bool final_line, const std::string& status);
   std::string label_, unit_;
-  std::uint64_t total_, done_ = 0;
+  std::uint64_t total_, done_ = 0, last_drawn_ = ~std::uint64_t{0};
   bool enabled_, tty_, finished_ = false;
   std::chrono::steady_clock::time_point start_, last_draw_;
 };

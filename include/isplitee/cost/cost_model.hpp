@@ -1,6 +1,6 @@
 #pragma once
-/// \file Label-free reward and per-sample cost of a split arm (METHOD.md §2) and the side-information
-/// modes for shallower arms (METHOD.md §3).
+/// \file Label-free reward and per-sample cost of a split arm (METHOD.md §2) and the
+/// side-information modes for shallower arms (METHOD.md §3).
 
 #include <cstddef>
 #include <string>
@@ -28,7 +28,8 @@ struct CostConfig {
   SideInfo side_info = SideInfo::kOracle;
 };
 
-/// Parses the "cost" section (keys alpha, lambda, mu, offload, depth_units, side_info) and calls finish().
+/// Parses the "cost" section (keys alpha, lambda, mu, offload, depth_units, side_info) and calls
+/// finish().
 CostConfig parse_cost_config(const config::Node& node);
 /// Every field with defaults filled; re-parses to the same values.
 nlohmann::json to_json(const CostConfig& c);
@@ -37,9 +38,10 @@ std::string to_string(DepthUnits u);
 /// "oracle" / "strict" / "proxy".
 std::string to_string(SideInfo s);
 
-/// The depths l_1..l_K of a trace's exits in the chosen units; throws Error(kData) when the manifest
-/// lacks them (e.g. MACs unknown) or they are not positive and non-decreasing.
-std::vector<double> exit_depths(const trace::Manifest& m, DepthUnits units, const std::string& source);
+/// The depths l_1..l_K of a trace's exits in the chosen units; throws Error(kData) when the
+/// manifest lacks them (e.g. MACs unknown) or they are not positive and non-decreasing.
+std::vector<double> exit_depths(const trace::Manifest& m, DepthUnits units,
+                                const std::string& source);
 
 /// Reward and cost of every arm given a sample's confidences (arms are 0-based; arm K-1 is the
 /// final exit). All functions are branch-light and allocation-free: they run in the replay loop.
@@ -68,12 +70,16 @@ class CostModel {
   }
   /// cost(i) = γ_i + o·[offloaded] (cloud compute not charged: the paper's convention).
   double cost(std::size_t arm, double c_arm) const noexcept {
-    return exits(arm, c_arm) || arm + 1 == gamma_.size() ? gamma_[arm] : gamma_[arm] + config_.offload;
+    return exits(arm, c_arm) || arm + 1 == gamma_.size() ? gamma_[arm]
+                                                         : gamma_[arm] + config_.offload;
   }
-  /// Reward of every arm for one sample's full confidence row `conf` (K values): `out` gets K values.
+  /// Reward of every arm for one sample's full confidence row `conf` (K values): `out` gets K
+  /// values.
   void oracle_rewards(const float* conf, double* out) const noexcept;
   /// `cloud-only`: the raw input is sent; reward C_K − μ·o, cost o.
-  double cloud_reward(double c_final) const noexcept { return c_final - config_.mu * config_.offload; }
+  double cloud_reward(double c_final) const noexcept {
+    return c_final - config_.mu * config_.offload;
+  }
   /// `cloud-only` cost o.
   double cloud_cost() const noexcept { return config_.offload; }
 

@@ -64,6 +64,13 @@ class MultiExitNetImpl : public torch::nn::Module {
   /// Whether fold_batchnorm() is active.
   bool folded() const noexcept;
 
+  /// The CPU inference setup measured fastest (bench/results/model.md): BatchNorm folding plus,
+  /// when `channels_last`, NHWC (channels-last) folded weights and activations. Requires eval
+  /// mode; train(true) undoes it. Outputs are the same up to float rounding.
+  void optimize_for_inference(bool channels_last = true);
+  /// Whether activations are kept channels-last (optimize_for_inference(true)).
+  bool channels_last() const noexcept;
+
   /// Switches train/eval; switching to train drops BatchNorm folding.
   void train(bool on = true) override;
 
@@ -84,7 +91,8 @@ MultiExitNet build_model(const ModelConfig& cfg);
 void load_torchvision_weights(MultiExitNetImpl& net, const std::string& path);
 
 /// Measures the median latency of each stage and head over `runs` runs (after `warmup`) at batch
-/// 1 and at batch `batch`, in eval mode under torch::InferenceMode (folding BN first when `fold`),
+/// 1 and at batch `batch`, in eval mode under torch::InferenceMode (with optimize_for_inference()
+/// when `fold`: folded BatchNorm, channels-last),
 /// and stores it in net.profile(). Restores the train/eval mode and folding afterwards.
 void measure_latency(MultiExitNetImpl& net, int64_t batch, int runs, int warmup = 2,
                      bool fold = true);

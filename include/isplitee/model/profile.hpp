@@ -46,6 +46,7 @@ struct ModelProfile {
   std::int64_t latency_batch = 0;      ///< the N of *_ms_batchn (0 when not measured)
   int latency_threads = 0;             ///< LibTorch threads used for the measurement
   bool latency_folded = false;         ///< measured with BatchNorm folded into convolutions
+  bool latency_channels_last = false;  ///< measured with channels-last activations
 };
 
 /// Converts to the trace manifest's per-exit info (depth in blocks, edge MACs in millions,

@@ -17,7 +17,8 @@
 
 namespace isplitee::policy {
 
-/// A split arm, 0-based: arm i runs exits 0..i on the edge; arm K-1 is the whole network on the edge.
+/// A split arm, 0-based: arm i runs exits 0..i on the edge; arm K-1 is the whole network on the
+/// edge.
 using Arm = std::uint32_t;
 /// Pseudo-arm of `cloud-only`: the raw input is sent (cost o, prediction of the final exit).
 inline constexpr Arm kCloudArm = 0xFFFFFFF0u;
@@ -42,8 +43,9 @@ struct Feedback {
 
 /// Information given once before a run.
 struct RunInfo {
-  std::uint64_t horizon = 0;                           ///< stream length T
-  const std::vector<double>* hindsight_means = nullptr;  ///< mean reward per arm (oracle policies only)
+  std::uint64_t horizon = 0;  ///< stream length T
+  const std::vector<double>* hindsight_means =
+      nullptr;  ///< mean reward per arm (oracle policies only)
 };
 
 /// Base of every policy. The public non-virtual API checks invariants; private hooks do the work.
@@ -90,8 +92,8 @@ struct ParamInfo {
 };
 
 /// Builds a policy from its (validated, defaults-filled) params, K and a seed.
-using Factory = std::function<std::unique_ptr<Policy>(const nlohmann::json& params, std::size_t num_arms,
-                                                      std::uint64_t seed)>;
+using Factory = std::function<std::unique_ptr<Policy>(const nlohmann::json& params,
+                                                      std::size_t num_arms, std::uint64_t seed)>;
 
 /// A registry entry: name, one-line description, parameters with defaults, factory.
 struct PolicyInfo {
@@ -130,14 +132,15 @@ struct PolicySpec {
   nlohmann::json params = nlohmann::json::object();  ///< every parameter, defaults filled
 };
 
-/// Parses one entry of "policies": {"name": ..., "label": ..., <params>}; unknown names and params are
-/// errors naming the nearest valid one; every param is range-checked.
+/// Parses one entry of "policies": {"name": ..., "label": ..., <params>}; unknown names and params
+/// are errors naming the nearest valid one; every param is range-checked.
 PolicySpec parse_policy_spec(const config::Node& node);
 /// Parses a command-line form "name" or "name:key=value,key=value".
 PolicySpec parse_policy_argument(const std::string& text);
 /// JSON form (name, label, params flattened), re-parses to the same spec.
 nlohmann::json to_json(const PolicySpec& s);
 /// Instantiates `spec` for `num_arms` arms; `seed` drives its randomness (if any).
-std::unique_ptr<Policy> make_policy(const PolicySpec& spec, std::size_t num_arms, std::uint64_t seed);
+std::unique_ptr<Policy> make_policy(const PolicySpec& spec, std::size_t num_arms,
+                                    std::uint64_t seed);
 
 }  // namespace isplitee::policy

@@ -24,14 +24,14 @@ namespace isplitee::sim {
 
 /// What to run.
 struct ExperimentSpec {
-  std::vector<std::string> trace_names;                      ///< e.g. "none", "gaussian_noise@3"
-  std::vector<std::shared_ptr<const trace::Trace>> traces;   ///< same order; all share K and depths
+  std::vector<std::string> trace_names;                     ///< e.g. "none", "gaussian_noise@3"
+  std::vector<std::shared_ptr<const trace::Trace>> traces;  ///< same order; all share K and depths
   stream::StreamsConfig streams;
   std::vector<policy::PolicySpec> policies;
   cost::CostConfig cost;
   std::size_t repeats = 5;
   std::uint64_t seed = 0;
-  std::size_t threads = 0;        ///< 0 = all cores
+  std::size_t threads = 0;  ///< 0 = all cores
   bool record_steps = false;
   std::size_t curve_points = 100;
 };
@@ -40,13 +40,15 @@ struct ExperimentSpec {
 struct CellResult {
   std::string stream, policy, policy_name;  ///< policy = label, policy_name = registry name
   std::size_t steps = 0;
-  /// Named metrics in a fixed order: accuracy, cost_per_sample, cost_total, cost_reduction, accuracy_drop,
-  /// offload_fraction, mean_reward, regret, dynamic_regret, best_fixed_arm, [bytes_per_sample].
+  /// Named metrics in a fixed order: accuracy, cost_per_sample, cost_total, cost_reduction,
+  /// accuracy_drop, offload_fraction, mean_reward, regret, dynamic_regret, best_fixed_arm,
+  /// [bytes_per_sample].
   std::vector<std::pair<std::string, Stat>> metrics;
   std::vector<double> arm_histogram;   ///< mean over repeats, K+1 (last: cloud-only)
   std::vector<double> exit_histogram;  ///< mean over repeats, K
   std::vector<std::size_t> curve_t;
-  std::vector<double> regret_mean, regret_low, regret_high;  ///< cumulative regret curve with 95% band
+  std::vector<double> regret_mean, regret_low,
+      regret_high;  ///< cumulative regret curve with 95% band
   std::vector<std::size_t> bin_edges;
   std::vector<std::vector<double>> arm_over_time;  ///< per bin, mean K+1 arm fractions
   std::vector<std::size_t> segment_starts;
@@ -66,6 +68,8 @@ struct ExperimentResult {
   std::size_t num_arms = 0, repeats = 0, threads = 0;
   std::uint64_t seed = 0;
   std::vector<std::string> trace_names, streams, policies;
+  /// Per trace, the accuracy (%) of each exit on all its samples (METHOD.md §5: the trace itself).
+  std::vector<std::vector<double>> trace_exit_accuracy;
   std::vector<CellResult> cells;  ///< stream-major: cells[s * policies + p]
   double wall_seconds = 0;
 
@@ -76,16 +80,19 @@ struct ExperimentResult {
 /// Called after each finished run (serialised: never concurrently), with done and total runs.
 using ProgressCallback = std::function<void(std::size_t done, std::size_t total)>;
 
-/// Runs the experiment. Seeds derive from (seed, stream name, policy label, repeat), so a result never
-/// depends on thread count or on the order of lists.
+/// Runs the experiment. Seeds derive from (seed, stream name, policy label, repeat), so a result
+/// never depends on thread count or on the order of lists.
 ExperimentResult run_experiment(const ExperimentSpec& spec, const ProgressCallback& progress = {});
 
 /// JSON form of a result (steps excluded) and its inverse (for `isplitee report`).
 nlohmann::json to_json(const ExperimentResult& r);
-/// Rebuilds a result from to_json output; throws Error(kData) naming `source` on a malformed document.
-ExperimentResult experiment_result_from_json(const nlohmann::json& j, const std::string& source = "report.json");
+/// Rebuilds a result from to_json output; throws Error(kData) naming `source` on a malformed
+/// document.
+ExperimentResult experiment_result_from_json(const nlohmann::json& j,
+                                             const std::string& source = "report.json");
 
-/// Writes steps.csv (stream,policy,repeat,t,segment,arm,exited,offloaded,exit,prediction,correct,cost,reward,
+/// Writes steps.csv
+/// (stream,policy,repeat,t,segment,arm,exited,offloaded,exit,prediction,correct,cost,reward,
 /// regret; arms and exits 1-based, arm "cloud" / "cascade" for those baselines) atomically.
 void write_steps_csv(const std::filesystem::path& path, const ExperimentResult& r);
 

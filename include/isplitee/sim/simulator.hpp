@@ -17,9 +17,9 @@ namespace isplitee::sim {
 struct StepRecord {
   std::uint64_t t = 0;
   std::uint32_t segment = 0;
-  Arm arm = 0;                 ///< 0-based arm, or policy::kCloudArm / kCascadeArm
+  Arm arm = 0;  ///< 0-based arm, or policy::kCloudArm / kCascadeArm
   bool exited = false, offloaded = false;
-  std::uint32_t exit_used = 0; ///< 0-based exit that produced the prediction
+  std::uint32_t exit_used = 0;  ///< 0-based exit that produced the prediction
   std::int32_t prediction = 0;
   bool correct = false;
   double cost = 0, reward = 0, regret = 0;  ///< regret vs the best fixed arm in hindsight
@@ -37,8 +37,9 @@ struct Hindsight {
 struct RunOptions {
   bool record_steps = false;
   std::size_t curve_points = 100;  ///< points of the regret curve and bins of arm-over-time
-  /// Oracle reward of every arm per global sample (N×K, row-major), shared between runs; computed
-  /// per step from Environment::oracle_confidences when null.
+  /// Oracle reward of every arm per sample (N×K, row-major, from reward_table(env, cm) with this
+  /// run's environment and cost model), shared between runs; computed per step from
+  /// Environment::oracle_confidences when null.
   const std::vector<double>* reward_table = nullptr;
   /// Precomputed hindsight for this stream (computed by the run when null).
   const Hindsight* hindsight = nullptr;
@@ -49,33 +50,36 @@ struct RunOptions {
 /// Metrics of one run (one policy on one stream for one repeat), METHOD.md §5.
 struct RunMetrics {
   std::size_t steps = 0;
-  double accuracy = 0;           ///< % correct
+  double accuracy = 0;  ///< % correct
   double cost_total = 0, cost_per_sample = 0;
-  double offload_fraction = 0;   ///< fraction of samples whose inference the cloud finished
+  double offload_fraction = 0;  ///< fraction of samples whose inference the cloud finished
   double mean_reward = 0;
-  double regret = 0;             ///< Σ r_t(i*) − r_t(i_t), i* best fixed arm in hindsight
-  double dynamic_regret = 0;     ///< Σ r_t(i*_seg(t)) − r_t(i_t), best arm of each segment
-  double bytes_per_sample = 0;   ///< activation bytes sent per sample (when known)
+  double regret = 0;            ///< Σ r_t(i*) − r_t(i_t), i* best fixed arm in hindsight
+  double dynamic_regret = 0;    ///< Σ r_t(i*_seg(t)) − r_t(i_t), best arm of each segment
+  double bytes_per_sample = 0;  ///< activation bytes sent per sample (when known)
   bool bytes_known = false;
   std::vector<double> arm_histogram;   ///< K+1 fractions: arms 1..K, then cloud-only
   std::vector<double> exit_histogram;  ///< K fractions: exit that produced the prediction
   std::size_t best_arm = 0;            ///< i* (0-based)
   std::vector<std::size_t> segment_best_arm;
-  std::vector<std::size_t> curve_t;    ///< steps at which the regret curve is sampled (1-based counts)
+  std::vector<std::size_t>
+      curve_t;  ///< steps at which the regret curve is sampled (1-based counts)
   std::vector<double> regret_curve;    ///< cumulative regret after curve_t[i] steps
   std::vector<std::size_t> bin_edges;  ///< curve_points+1 step boundaries of arm-over-time bins
   std::vector<std::vector<double>> arm_over_time;  ///< per bin, K+1 arm fractions
   std::vector<StepRecord> steps_record;
 };
 
-/// Runs `policy` over `stream` (global sample indices of `env`). Policies see only the round and the
-/// rewards of observed arms; labels are read here, for scoring only. Side observations follow
-/// cm.config().side_info (METHOD.md §3): each arm ≤ the chosen one is updated at most once per round.
+/// Runs `policy` over `stream` (global sample indices of `env`). Policies see only the round and
+/// the rewards of observed arms; labels are read here, for scoring only. Side observations follow
+/// cm.config().side_info (METHOD.md §3): each arm ≤ the chosen one is updated at most once per
+/// round.
 RunMetrics run_policy(policy::Policy& policy, Environment& env, const cost::CostModel& cm,
                       const stream::Stream& stream, const RunOptions& options);
 
 /// Hindsight of `stream` from the oracle rewards (`table` as from reward_table, N×K).
-Hindsight compute_hindsight(const stream::Stream& stream, const std::vector<double>& table, std::size_t num_arms);
+Hindsight compute_hindsight(const stream::Stream& stream, const std::vector<double>& table,
+                            std::size_t num_arms);
 
 /// Oracle reward table (N×K) of every sample of `env` (which must provide oracle confidences).
 std::vector<double> reward_table(const Environment& env, const cost::CostModel& cm);

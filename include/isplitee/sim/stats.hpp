@@ -1,5 +1,6 @@
 #pragma once
-/// \file Summary statistics over repeats: mean, sample std and the 95% Student-t interval (METHOD.md §5).
+/// \file Summary statistics over repeats: mean, sample std and the 95% Student-t interval
+/// (METHOD.md §5).
 
 #include <cstddef>
 #include <vector>
@@ -9,8 +10,8 @@ namespace isplitee::sim {
 /// A metric over repeats.
 struct Stat {
   double mean = 0;
-  double std = 0;       ///< sample standard deviation (n − 1); 0 for one repeat
-  double ci_low = 0;    ///< mean − t_{0.975, n−1}·std/√n (= mean for one repeat)
+  double std = 0;     ///< sample standard deviation (n − 1); 0 for one repeat
+  double ci_low = 0;  ///< mean − t_{0.975, n−1}·std/√n (= mean for one repeat)
   double ci_high = 0;
   std::vector<double> values;  ///< one per repeat
 };

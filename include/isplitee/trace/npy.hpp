@@ -18,6 +18,7 @@ void write_npy(const std::filesystem::path& path, const std::vector<std::int32_t
 /// Reads a float array; `shape` receives its dimensions. Errors (Error kData/kIo) name the file.
 std::vector<float> read_npy_f32(const std::filesystem::path& path, std::vector<std::size_t>& shape);
 /// Reads an integer array; `shape` receives its dimensions. Errors (Error kData/kIo) name the file.
-std::vector<std::int32_t> read_npy_i32(const std::filesystem::path& path, std::vector<std::size_t>& shape);
+std::vector<std::int32_t> read_npy_i32(const std::filesystem::path& path,
+                                       std::vector<std::size_t>& shape);
 
 }  // namespace isplitee::trace

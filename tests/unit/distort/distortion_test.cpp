@@ -211,6 +211,28 @@ TEST(Distortion, GaussianBlurEqualsDirectConvolution) {
         }
     EXPECT_LE(worst, 1) << "sigma " << sigma;
   }
+  // A kernel wider than the image (the folded-matrix path): gray 32×32, σ = 12 (radius 48).
+  cv::Mat gray;
+  cv::cvtColor(scene(32), gray, cv::COLOR_RGB2GRAY);
+  DistortionSpec s;
+  s.name = "gaussian_blur";
+  s.params = {{"sigma", 12.0}};
+  const cv::Mat out = apply_seeded(*make_distortion(s, 32), gray, 0, 0);
+  const double sigma = 12.0;
+  const int r = 48;
+  int worst = 0;
+  for (int y = 0; y < 32; ++y)
+    for (int x = 0; x < 32; ++x) {
+      double acc = 0, z = 0;
+      for (int dy = -r; dy <= r; ++dy)
+        for (int dx = -r; dx <= r; ++dx) {
+          const double w = std::exp(-(dy * dy + dx * dx) / (2 * sigma * sigma));
+          acc += w * gray.at<std::uint8_t>(std::clamp(y + dy, 0, 31), std::clamp(x + dx, 0, 31));
+          z += w;
+        }
+      worst = std::max(worst, std::abs(static_cast<int>(std::lround(acc / z)) - out.at<std::uint8_t>(y, x)));
+    }
+  EXPECT_LE(worst, 1);
 }
 
 TEST(Distortion, SeverityZeroIsIdentityAndShapesArePreserved) {
@@ -231,8 +253,27 @@ TEST(Distortion, SeverityZeroIsIdentityAndShapesArePreserved) {
   EXPECT_THROW(apply_seeded(*make_distortion(sev("fog", 1), 7), too_small, 0, 0), Error);
 }
 
-// Mean absolute change must grow with severity (averaged over seeds and three images to smooth out
-// the random corruptions). Checked with the table of the image's own size.
+// Mean absolute change must grow with severity (averaged over seeds and two images to smooth out
+// the random corruptions), with the table of the image's own size. The published constant tables are
+// themselves not monotone in this measure at the steps listed here (measured; see
+// bench/results/distort.md): those steps are exempt, every other step must strictly increase.
+//  - glass_blur@32 2 (sigma .05 vs .25: both below one 8-bit step, identical output), 3 and 5 (a larger
+//    blur undoes part of the pixel shuffling), glass_blur@64 2 (sigma .1 -> .5 with the same shuffle);
+//  - motion_blur@32 4 (radius 6 vs 8 at sigma 2: the extra taps weigh < 0.1%);
+//  - frost: image weight falls while frost weight rises (32: 3, 4; 64: 2, 3; 224: 2 with our texture);
+//  - elastic_transform: the affine jitter shrinks with severity (32: 2-5; 64: 2-5; 224: 3);
+//  - pixelate@32 3, 5, @64 5, @224 2: non-integer BOX factors alias differently (.5 = exact 2x);
+//  - saturate 3 (x0.1 -> x2: desaturating by 90% changes more than doubling);
+//  - spatter@32/64 4 (water -> mud switches the effect).
+const std::set<std::string> kTableNotMonotone{
+    "glass_blur@32:2", "glass_blur@32:3", "glass_blur@32:5", "glass_blur@64:2", "motion_blur@32:4",
+    "frost@32:3", "frost@32:4", "frost@64:2", "frost@64:3", "frost@224:2",
+    "elastic_transform@32:2", "elastic_transform@32:3", "elastic_transform@32:4", "elastic_transform@32:5",
+    "elastic_transform@64:2", "elastic_transform@64:3", "elastic_transform@64:4", "elastic_transform@64:5",
+    "elastic_transform@224:3",
+    "pixelate@32:3", "pixelate@32:5", "pixelate@64:5", "pixelate@224:2",
+    "saturate@32:3", "saturate@64:3", "saturate@224:3", "spatter@32:4", "spatter@64:4"};
+
 class Monotonic : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Monotonic, ChangeGrowsWithSeverity) {
@@ -249,9 +290,12 @@ TEST_P(Monotonic, ChangeGrowsWithSeverity) {
       for (const auto& img : imgs)
         for (int seed = 0; seed < seeds; ++seed) change[static_cast<std::size_t>(s)] += mean_abs_diff(apply_seeded(*d, img, static_cast<std::uint64_t>(seed), 5), img);
     }
+    for (int s = 1; s <= 5; ++s) EXPECT_GT(change[static_cast<std::size_t>(s)], 0) << name << " severity " << s;
     for (int s = 2; s <= 5; ++s)
-      EXPECT_GT(change[static_cast<std::size_t>(s)], change[static_cast<std::size_t>(s - 1)])
+      if (!kTableNotMonotone.count(name + "@" + std::to_string(size) + ":" + std::to_string(s))) {
+        EXPECT_GT(change[static_cast<std::size_t>(s)], change[static_cast<std::size_t>(s - 1)])
           << name << " at " << size << " px: severity " << s << " vs " << s - 1;
+      }
   }
 }
 
@@ -334,9 +378,10 @@ TEST(DistortionParity, MatchesNumpySkimagePilReferences) {
   std::vector<Job> jobs;
   for (int size : {32, 224}) {
     for (double f : {0.75, 0.4, 0.05}) jobs.push_back({"contrast", {{"factor", f}}, {f}, 1, 0.05, size});
-    for (double b : {0.05, 0.3, 0.5}) jobs.push_back({"brightness", {{"delta", b}}, {b}, 1, 0.05, size});
+    // HSV round trips: OpenCV works in float32, skimage in float64, so ±1 level on up to ~15% of values.
+    for (double b : {0.05, 0.3, 0.5}) jobs.push_back({"brightness", {{"delta", b}}, {b}, 1, 0.15, size});
     for (auto [m, a] : std::vector<std::pair<double, double>>{{0.3, 0}, {2, 0.1}, {20, 0.2}})
-      jobs.push_back({"saturate", {{"mul", m}, {"add", a}}, {m, a}, 1, 0.05, size});
+      jobs.push_back({"saturate", {{"mul", m}, {"add", a}}, {m, a}, 1, 0.15, size});
     // PIL resamples in two 8-bit passes with fixed-point weights; ours in float: ±2 levels.
     for (double f : {0.95, 0.6, 0.25}) jobs.push_back({"pixelate", {{"factor", f}}, {f}, 2, 0.5, size});
     // Both use Debian's libjpeg-turbo with 4:2:0 chroma; encoder settings may differ slightly.

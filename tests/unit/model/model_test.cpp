@@ -4,6 +4,8 @@
 #include <numeric>
 #include <set>
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -129,7 +131,7 @@ TEST(MultiExitNet, ResNet50AndCifarTopologies) {
   c.input_size = 32;
   MultiExitNet r20(c);
   EXPECT_EQ(r20->num_exits(), 9);
-  EXPECT_EQ(r20->profile().plain_params, 272474);  // He et al.: 0.27 M
+  EXPECT_EQ(r20->profile().plain_params, 269722);  // He et al. option A: 0.27 M (akamaster count)
   EXPECT_NEAR(static_cast<double>(r20->profile().backbone_macs), 40.55e6, 0.01 * 40.55e6);
   c.depth = 56;
   MultiExitNet r56(c);
@@ -262,6 +264,14 @@ TEST(MultiExitNet, BatchNormFoldingIsNumericallyExact) {
     }
     net->train();
     EXPECT_FALSE(net->folded());
+    net->eval();
+    net->optimize_for_inference(/*channels_last=*/true);
+    EXPECT_TRUE(net->folded() && net->channels_last());
+    const auto cl = net->forward(x);
+    for (std::size_t k = 0; k < ref.size(); ++k)
+      EXPECT_LT((ref[k] - cl[k]).abs().max().item<double>(), 1e-4) << arch << " channels-last exit " << k + 1;
+    net->train();
+    EXPECT_FALSE(net->folded() || net->channels_last());
   }
 }
 

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <iterator>
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 #include <torch/serialize.h>
 #include <torch/torch.h>

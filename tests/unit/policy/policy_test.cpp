@@ -28,9 +28,10 @@ void feed(Policy& p, Arm arm, const std::vector<double>& rewards) {
 }  // namespace
 
 TEST(Registry, ListsEveryPolicyOfTheSpec) {
-  const std::vector<std::string> expected = {"i-splitee", "splitee", "final-exit", "cloud-only", "edge-threshold",
-                                             "fixed", "random", "random-per-run", "best-fixed", "per-sample-oracle",
-                                             "epsilon-greedy", "thompson", "sw-ucb", "discounted-ucb"};
+  const std::vector<std::string> expected = {
+      "i-splitee",      "splitee",  "final-exit",     "cloud-only",    "edge-threshold",
+      "fixed",          "random",   "random-per-run", "best-fixed",    "per-sample-oracle",
+      "epsilon-greedy", "thompson", "sw-ucb",         "discounted-ucb"};
   EXPECT_EQ(builtin_policies().names(), expected);
   for (const auto& e : builtin_policies().entries()) {
     EXPECT_FALSE(e.description.empty()) << e.name;
@@ -51,7 +52,8 @@ TEST(PolicySpec, FillsDefaultsAndValidates) {
     spec_of(R"({"name": "i-spliteee"})");
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("did you mean 'i-splitee'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("did you mean 'i-splitee'"), std::string::npos)
+        << e.what();
   }
   try {
     spec_of(R"({"name": "i-splitee", "betta": 2})");
@@ -69,7 +71,8 @@ TEST(PolicySpec, FillsDefaultsAndValidates) {
 }
 
 TEST(Ucb, FirstKRoundsPlayEachArmOnce) {
-  for (const char* name : {"i-splitee", "splitee", "sw-ucb", "discounted-ucb", "epsilon-greedy", "thompson"}) {
+  for (const char* name :
+       {"i-splitee", "splitee", "sw-ucb", "discounted-ucb", "epsilon-greedy", "thompson"}) {
     auto p = make(name, 5);
     for (Arm t = 0; t < 5; ++t) {
       EXPECT_EQ(p->select({t}), t) << name;
@@ -99,7 +102,8 @@ TEST(Ucb, TiesGoToShallowestArm) {
 // The index S/N + β·sqrt(ln n / N) with n = samples so far including the current one.
 TEST(Ucb, IndexMatchesHandComputation) {
   auto p = make("i-splitee:beta=0.5", 3);
-  // round 0: arm 0 -> r0 = 0.2; round 1: arm 1 -> r0 = 0.4, r1 = 0.1; round 2: arm 2 -> r0=0.6,r1=0.3,r2=0.5
+  // round 0: arm 0 -> r0 = 0.2; round 1: arm 1 -> r0 = 0.4, r1 = 0.1; round 2: arm 2 ->
+  // r0=0.6,r1=0.3,r2=0.5
   p->select({0});
   feed(*p, 0, {0.2});
   p->select({1});
@@ -117,7 +121,8 @@ TEST(Ucb, IndexMatchesHandComputation) {
   feed(*p, 2, {0.6, 0.3, -1.0});
   // N = 4,3,2 ; means (0.2+0.4+0.6+0.6)/4=0.45, (0.1+0.3+0.3)/3, (0.5-1)/2 ; n = 5
   const double c = 0.5 * std::sqrt(std::log(5.0));
-  const double j0 = 0.45 + c / 2.0, j1 = 0.7 / 3 + c / std::sqrt(3.0), j2 = -0.25 + c / std::sqrt(2.0);
+  const double j0 = 0.45 + c / 2.0, j1 = 0.7 / 3 + c / std::sqrt(3.0),
+               j2 = -0.25 + c / std::sqrt(2.0);
   ASSERT_GT(j0, j1);
   ASSERT_GT(j0, j2);
   EXPECT_EQ(p->select({4}), 0u);
@@ -131,9 +136,11 @@ TEST(Ucb, SpliteeIgnoresSideObservations) {
     feed(*p, 0, {0.9});
     p->select({1});
     feed(*p, 1, {0.9, 0.8});
-    for (std::uint64_t t = 2; t < 12; ++t) feed(*p, 1, {-1.0, 0.8});  // arm 1 played, arm 0 observed bad
+    for (std::uint64_t t = 2; t < 12; ++t)
+      feed(*p, 1, {-1.0, 0.8});  // arm 1 played, arm 0 observed bad
   }
-  // plain: arm 0 mean 0.9 (N=1), arm 1 mean 0.8 (N=11) -> arm 0. side: arm 0 mean (0.9+0.9-10)/12 -> arm 1.
+  // plain: arm 0 mean 0.9 (N=1), arm 1 mean 0.8 (N=11) -> arm 0. side: arm 0 mean (0.9+0.9-10)/12
+  // -> arm 1.
   EXPECT_EQ(plain->select({12}), 0u);
   EXPECT_EQ(side->select({12}), 1u);
 }
@@ -257,7 +264,8 @@ TEST(DiscountedUcb, DiscountsEveryRound) {
   feed(*p, 0, {1.0});
   p->select({1});
   feed(*p, 1, {0.0, 0.2});
-  // arm0: S = 0.5*1 + 0 = 0.5, N = 0.5 + 1 = 1.5 -> mean 1/3 ; arm1: S = 0.2, N = 1 ; n_γ = 0.5*1 + 1 = 1.5
+  // arm0: S = 0.5*1 + 0 = 0.5, N = 0.5 + 1 = 1.5 -> mean 1/3 ; arm1: S = 0.2, N = 1 ; n_γ = 0.5*1 +
+  // 1 = 1.5
   const double c = 2.0 * std::sqrt(std::log(1.5));
   const double i0 = 0.5 / 1.5 + c / std::sqrt(1.5), i1 = 0.2 + c;
   ASSERT_GT(i1, i0);
@@ -280,4 +288,18 @@ TEST(SlidingWindowUcb, HugeWindowOnShortRunIsCheap) {
     feed(*p, a, std::vector<double>(a + 1, 0.1 * static_cast<double>(a)));
   }
   EXPECT_LT(p->select({50}), 7u);
+}
+
+TEST(Thompson, PosteriorDrawsHaveTheStatedScale) {
+  // Means 0 and 0.1, N = 1 each, σ = 0.1: P(arm 2) = Φ(0.1 / (0.1·√2)) = Φ(0.7071) = 0.7602.
+  auto p = make("thompson:sigma=0.1", 2, 77);
+  p->select({0});
+  feed(*p, 0, {0.0});
+  p->select({1});
+  std::vector<double> r = {0.0, 0.1};
+  std::vector<std::uint8_t> v = {0, 1};
+  p->update({1, 2, r.data(), v.data()});
+  int second = 0;
+  for (std::uint64_t t = 2; t < 20002; ++t) second += p->select({t}) == 1u;
+  EXPECT_NEAR(second / 20000.0, 0.7602, 0.015);
 }

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <unistd.h>
+#include <cmath>
 
 #include "isplitee/common/atomic_file.hpp"
 #include "isplitee/common/error.hpp"
@@ -83,12 +83,14 @@ TEST(Experiment, ReferenceMetricsHold) {
     for (const auto& p : r.policies) {
       const auto& c = r.cell(s, p);
       for (std::size_t i = 0; i < c.metric("regret").values.size(); ++i)
-        EXPECT_GE(c.metric("dynamic_regret").values[i], c.metric("regret").values[i] - 1e-9) << s << " " << p;
+        EXPECT_GE(c.metric("dynamic_regret").values[i], c.metric("regret").values[i] - 1e-9)
+            << s << " " << p;
       double hist = 0;
       for (double h : c.arm_histogram) hist += h;
       EXPECT_NEAR(hist, 1.0, 1e-9);
       EXPECT_EQ(c.regret_mean.size(), c.curve_t.size());
-      EXPECT_NEAR(c.regret_mean.back(), c.metric("regret").mean, 1e-6 * (1 + std::fabs(c.metric("regret").mean)));
+      EXPECT_NEAR(c.regret_mean.back(), c.metric("regret").mean,
+                  1e-6 * (1 + std::fabs(c.metric("regret").mean)));
       EXPECT_TRUE(c.has_metric("bytes_per_sample") == (p != "cloud-only")) << p;
     }
   }
@@ -101,7 +103,8 @@ TEST(Experiment, ReferenceMetricsHold) {
 
 TEST(Experiment, JsonRoundTripAndStepsCsv) {
   auto spec = small_spec();
-  spec.policies = {policy::parse_policy_argument("i-splitee"), policy::parse_policy_argument("cloud-only"),
+  spec.policies = {policy::parse_policy_argument("i-splitee"),
+                   policy::parse_policy_argument("cloud-only"),
                    policy::parse_policy_argument("edge-threshold")};
   spec.record_steps = true;
   spec.repeats = 2;
@@ -112,7 +115,8 @@ TEST(Experiment, JsonRoundTripAndStepsCsv) {
   EXPECT_EQ(back.cell("drift", "i-splitee").metric("accuracy").values,
             r.cell("drift", "i-splitee").metric("accuracy").values);
   EXPECT_THROW(experiment_result_from_json(nlohmann::json::object(), "bad.json"), Error);
-  const auto path = std::filesystem::temp_directory_path() / ("isplitee_steps_" + std::to_string(::getpid()) + ".csv");
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("isplitee_steps_" + std::to_string(::getpid()) + ".csv");
   write_steps_csv(path, r);
   const auto text = read_text_file(path);
   std::filesystem::remove(path);
@@ -120,7 +124,10 @@ TEST(Experiment, JsonRoundTripAndStepsCsv) {
   for (char ch : text) lines += ch == '\n';
   // header + 2 repeats × 3 policies × (800 + 700 + 600 + 2400) steps
   EXPECT_EQ(lines, 1u + 2 * 3 * 4500);
-  EXPECT_EQ(text.rfind("stream,policy,repeat,t,segment,arm,exited,offloaded,exit,prediction,correct,cost,reward,regret\n", 0), 0u);
+  EXPECT_EQ(text.rfind("stream,policy,repeat,t,segment,arm,exited,offloaded,exit,prediction,"
+                       "correct,cost,reward,regret\n",
+                       0),
+            0u);
   EXPECT_NE(text.find(",cloud,0,1,4,"), std::string::npos);
   EXPECT_NE(text.find(",cascade,"), std::string::npos);
 }
@@ -166,7 +173,8 @@ TEST(Experiment, CostReductionAndAccuracyDropByHand) {
   spec.trace_names = {"tiny"};
   spec.traces = {synth::explicit_trace({{0.9f, 0.6f, 0.7f}, {0.3f, 0.4f, 0.8f}, {0.2f, 0.7f, 0.6f}},
                                        {{1, 1, 2}, {0, 5, 2}, {3, 3, 3}}, {1, 2, 3}, {1, 2, 3})};
-  spec.policies = {policy::parse_policy_argument("fixed:arm=2"), policy::parse_policy_argument("final-exit"),
+  spec.policies = {policy::parse_policy_argument("fixed:arm=2"),
+                   policy::parse_policy_argument("final-exit"),
                    policy::parse_policy_argument("fixed:arm=1")};
   spec.policies[2].label = "arm1";
   spec.repeats = 4;
@@ -184,4 +192,19 @@ TEST(Experiment, CostReductionAndAccuracyDropByHand) {
   EXPECT_NEAR(a1.metric("best_fixed_arm").mean, 3.0, 1e-12);  // oracle sums 1.0, 1.0, 1.2
   EXPECT_NEAR(a1.metric("regret").mean, 1.2 - 1.0, 1e-6);
   EXPECT_EQ(r.cell("tiny", "final-exit").exit_histogram, (std::vector<double>{0, 0, 1}));
+}
+
+TEST(Experiment, PerExitAccuracyOfTheTrace) {
+  ExperimentSpec spec;
+  spec.trace_names = {"tiny"};
+  spec.traces = {synth::explicit_trace({{0.9f, 0.6f, 0.7f}, {0.3f, 0.4f, 0.8f}, {0.2f, 0.7f, 0.6f}},
+                                       {{1, 1, 2}, {0, 5, 2}, {3, 3, 3}}, {1, 2, 3}, {1, 2, 3})};
+  spec.policies = {policy::parse_policy_argument("final-exit")};
+  spec.repeats = 1;
+  const auto r = run_experiment(spec);
+  ASSERT_EQ(r.trace_exit_accuracy.size(), 1u);
+  // exit 1: preds 1,0,3 vs 1,2,3 -> 2/3; exit 2: 1,5,3 -> 2/3; exit 3: 2,2,3 -> 2/3.
+  for (double a : r.trace_exit_accuracy[0]) EXPECT_NEAR(a, 200.0 / 3, 1e-9);
+  EXPECT_NE(format_table(r).find("exit accuracy % of trace tiny: 66.67 66.67 66.67"), std::string::npos)
+      << format_table(r);
 }

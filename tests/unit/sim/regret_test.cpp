@@ -1,4 +1,5 @@
-// Statistical behaviour of the learners on synthetic instances (fixed seeds: deterministic, not flaky).
+// Statistical behaviour of the learners on synthetic instances (fixed seeds: deterministic, not
+// flaky).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -29,7 +30,8 @@ std::vector<double> true_means(const Instance& in, std::size_t* best) {
   const auto table = reward_table(env, in.cm);
   std::vector<double> mean(4, 0.0);
   for (std::size_t i = 0; i < in.trace->num_samples; ++i)
-    for (std::size_t j = 0; j < 4; ++j) mean[j] += table[i * 4 + j] / static_cast<double>(in.trace->num_samples);
+    for (std::size_t j = 0; j < 4; ++j)
+      mean[j] += table[i * 4 + j] / static_cast<double>(in.trace->num_samples);
   *best = 0;
   for (std::size_t j = 1; j < 4; ++j)
     if (mean[j] > mean[*best]) *best = j;
@@ -69,7 +71,8 @@ TEST(Regret, ISpliteeIsLogarithmicUpToOneMillion) {
     const auto tt = m.curve_t[q];
     if (tt == 1000 || tt == 10000 || tt == 100000 || tt == 1000000) {
       const double rate = m.regret_curve[q] / t;
-      std::printf("T=%zu R=%.2f R/T=%.3g  c*lnT=%.1f\n", tt, m.regret_curve[q], rate, c * std::log(t));
+      std::printf("T=%zu R=%.2f R/T=%.3g  c*lnT=%.1f\n", tt, m.regret_curve[q], rate,
+                  c * std::log(t));
       EXPECT_LT(rate, prev_rate) << "R(T)/T must fall, t=" << t;
       prev_rate = rate;
     }
@@ -82,8 +85,9 @@ namespace {
 
 /// Fraction of segment-2 steps in which `policy` plays the new best arm, averaged over 3 repeats.
 double recovery_share(const std::string& policy, std::size_t seg) {
-  // Segment 1: the shallow arm exits confidently (best: arm 1). Segment 2: shallow exits are unsure and
-  // offloading is dear, the final exit is best (arm 3). Mean rewards: A ≈ .80/.75/.67, B ≈ .35/.25/.65.
+  // Segment 1: the shallow arm exits confidently (best: arm 1). Segment 2: shallow exits are unsure
+  // and offloading is dear, the final exit is best (arm 3). Mean rewards: A ≈ .80/.75/.67, B ≈
+  // .35/.25/.65.
   const auto a = synth::synthetic_trace(5000, {0.9, 0.95, 0.97}, 21, 0.03);
   const auto b = synth::synthetic_trace(5000, {0.2, 0.3, 0.95}, 22, 0.03);
   const cost::CostModel cm(cost::CostConfig{}, {1, 2, 3});
@@ -91,7 +95,8 @@ double recovery_share(const std::string& policy, std::size_t seg) {
   const auto table = reward_table(env, cm);
   double share = 0;
   for (std::size_t r = 0; r < 3; ++r) {
-    const auto s = stream::build_stream({"drift", {{0, seg}, {1, seg}}}, {5000, 5000}, env.offsets(), {"a", "b"}, 9, r);
+    const auto s = stream::build_stream({"drift", {{0, seg}, {1, seg}}}, {5000, 5000},
+                                        env.offsets(), {"a", "b"}, 9, r);
     auto p = policy::make_policy(policy::parse_policy_argument(policy), 3, r);
     RunOptions o;
     o.reward_table = &table;
@@ -113,11 +118,13 @@ TEST(Drift, WindowedAndDiscountedUcbRecoverFaster) {
   const double ucb = recovery_share("i-splitee", seg);
   const double sw = recovery_share("sw-ucb:tau=500", seg);
   const double du = recovery_share("discounted-ucb:gamma=0.998", seg);
-  // Steps after the change spent away from the new best arm (measured: ucb ≈ 3900, sw ≈ 12, d-ucb ≈ 1).
+  // Steps after the change spent away from the new best arm (measured: ucb ≈ 3900, sw ≈ 12, d-ucb ≈
+  // 1).
   const double miss_ucb = (1 - ucb) * seg, miss_sw = (1 - sw) * seg, miss_du = (1 - du) * seg;
-  std::printf("steps off the new best arm after the change: ucb %.0f  sw-ucb %.0f  d-ucb %.0f\n", miss_ucb, miss_sw,
-              miss_du);
-  EXPECT_GT(miss_ucb, 1000.0);  // UCB's long memory keeps it on the stale arm for thousands of steps
+  std::printf("steps off the new best arm after the change: ucb %.0f  sw-ucb %.0f  d-ucb %.0f\n",
+              miss_ucb, miss_sw, miss_du);
+  EXPECT_GT(miss_ucb,
+            1000.0);  // UCB's long memory keeps it on the stale arm for thousands of steps
   EXPECT_LT(miss_sw * 5, miss_ucb);
   EXPECT_LT(miss_du * 5, miss_ucb);
   EXPECT_LT(miss_sw, 1000.0);  // a window of 500 forgets within about two windows

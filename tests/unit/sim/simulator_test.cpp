@@ -80,10 +80,11 @@ TEST(SideObservations, ArmsUpToTheChosenOncePerRoundInEveryMode) {
     double arm0_round3;
     int valid0_round3;
   };
-  // Round 3 (sample 2) exits at arm 2 with C_1 = 0.2 < α: C_K unseen. oracle -> C_K=0.6: 0.6-0.6 = 0;
-  // strict -> skipped; proxy -> C_2 = 0.7: 0.7 - 0.6 = 0.1.
-  for (const Case& cs : {Case{cost::SideInfo::kOracle, 0.0, 1}, Case{cost::SideInfo::kStrict, 0.0, 0},
-                         Case{cost::SideInfo::kProxy, 0.1, 1}}) {
+  // Round 3 (sample 2) exits at arm 2 with C_1 = 0.2 < α: C_K unseen. oracle -> C_K=0.6: 0.6-0.6 =
+  // 0; strict -> skipped; proxy -> C_2 = 0.7: 0.7 - 0.6 = 0.1.
+  for (const Case& cs :
+       {Case{cost::SideInfo::kOracle, 0.0, 1}, Case{cost::SideInfo::kStrict, 0.0, 0},
+        Case{cost::SideInfo::kProxy, 0.1, 1}}) {
     Spy spy(3, {1, 1, 1});
     run_spy(spy, cs.mode);
     ASSERT_EQ(spy.selects, 3);
@@ -96,7 +97,8 @@ TEST(SideObservations, ArmsUpToTheChosenOncePerRoundInEveryMode) {
     EXPECT_NEAR(spy.seen[0].rewards[0], 0.8, kTol);
     EXPECT_NEAR(spy.seen[0].rewards[1], 0.4, kTol);
     EXPECT_EQ(spy.seen[0].valid, (std::vector<int>{1, 1}));
-    // Sample 1: offloaded (C_2 = 0.4), C_K = 0.8 known: arm 0: 0.8-0.6, arm 1: 0.8-0.7 — exact in every mode.
+    // Sample 1: offloaded (C_2 = 0.4), C_K = 0.8 known: arm 0: 0.8-0.6, arm 1: 0.8-0.7 — exact in
+    // every mode.
     EXPECT_NEAR(spy.seen[1].rewards[0], 0.2, kTol);
     EXPECT_NEAR(spy.seen[1].rewards[1], 0.1, kTol);
     EXPECT_EQ(spy.seen[1].valid, (std::vector<int>{1, 1}));
@@ -113,7 +115,8 @@ TEST(SideObservations, DeepestArmObservesEverythingExactly) {
   Spy spy(3, {2, 2, 2});
   run_spy(spy, cost::SideInfo::kStrict);
   ASSERT_EQ(spy.seen.size(), 3u);
-  const std::vector<std::vector<double>> expected = {{0.8, 0.4, 0.4}, {0.2, 0.1, 0.5}, {0.0, 0.5, 0.3}};
+  const std::vector<std::vector<double>> expected = {
+      {0.8, 0.4, 0.4}, {0.2, 0.1, 0.5}, {0.0, 0.5, 0.3}};
   for (int t = 0; t < 3; ++t)
     for (int j = 0; j < 3; ++j) {
       EXPECT_NEAR(spy.seen[t].rewards[j], expected[t][j], kTol) << t << "," << j;
@@ -133,7 +136,8 @@ TEST(Simulator, HandComputedMetrics) {
   EXPECT_NEAR(m.cost_per_sample, 1.1 / 3, 1e-12);
   EXPECT_NEAR(m.offload_fraction, 1.0 / 3, 1e-12);
   EXPECT_NEAR(m.mean_reward, (0.4 + 0.1 + 0.5) / 3, kTol);
-  // Oracle sums over the stream: arm 0: 0.8+0.2+0.0, arm 1: 0.4+0.1+0.5, arm 2: 0.4+0.5+0.3 -> i* = arm 3.
+  // Oracle sums over the stream: arm 0: 0.8+0.2+0.0, arm 1: 0.4+0.1+0.5, arm 2: 0.4+0.5+0.3 -> i* =
+  // arm 3.
   EXPECT_EQ(m.best_arm, 2u);
   EXPECT_NEAR(m.regret, 1.2 - 1.0, kTol);
   // Segments {s0, s1} and {s2}: best arms 1 (sum 1.0) and 2 (0.5): dynamic regret 1.0 + 0.5 - 1.0.
@@ -172,7 +176,8 @@ TEST(Simulator, CloudOnlyAndEdgeThreshold) {
 }
 
 TEST(Simulator, LiveStyleEnvironmentWithoutOracle) {
-  // An environment that cannot replay confidences: regret is unknown, strict/proxy still work, oracle fails.
+  // An environment that cannot replay confidences: regret is unknown, strict/proxy still work,
+  // oracle fails.
   class Live final : public Environment {
    public:
     Live() : inner_({tiny()}, 0.5) {}

@@ -10,7 +10,8 @@
 
 namespace isplitee::synth {
 
-inline std::shared_ptr<trace::Trace> synthetic_trace(std::size_t n, const std::vector<double>& mean_conf,
+inline std::shared_ptr<trace::Trace> synthetic_trace(std::size_t n,
+                                                     const std::vector<double>& mean_conf,
                                                      std::uint64_t seed, double noise = 0.1,
                                                      std::vector<double> depths = {}) {
   auto t = std::make_shared<trace::Trace>();
@@ -41,10 +42,9 @@ inline std::shared_ptr<trace::Trace> synthetic_trace(std::size_t n, const std::v
 }
 
 /// A trace from explicit rows (conf K values, pred K values, label).
-inline std::shared_ptr<trace::Trace> explicit_trace(const std::vector<std::vector<float>>& conf,
-                                                    const std::vector<std::vector<std::int32_t>>& pred,
-                                                    const std::vector<std::int32_t>& label,
-                                                    const std::vector<double>& depths) {
+inline std::shared_ptr<trace::Trace> explicit_trace(
+    const std::vector<std::vector<float>>& conf, const std::vector<std::vector<std::int32_t>>& pred,
+    const std::vector<std::int32_t>& label, const std::vector<double>& depths) {
   auto t = std::make_shared<trace::Trace>();
   t->num_samples = conf.size();
   t->num_exits = depths.size();

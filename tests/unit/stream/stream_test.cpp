@@ -14,7 +14,8 @@ StreamsConfig parse(const std::string& text) {
   const auto doc = config::Document::parse(text, "exp.json");
   return parse_streams_config(config::Node(doc));
 }
-const std::vector<std::string> kNames = {"none", "gaussian_noise@1", "gaussian_noise@2", "gaussian_noise@3"};
+const std::vector<std::string> kNames = {"none", "gaussian_noise@1", "gaussian_noise@2",
+                                         "gaussian_noise@3"};
 }  // namespace
 
 TEST(StreamsConfig, DefaultIsOneStreamPerTrace) {
@@ -55,19 +56,25 @@ TEST(StreamsConfig, SchedulesRampsAndCycles) {
 }
 
 TEST(StreamsConfig, UnknownTraceNamesScheduleSegmentAndAvailable) {
-  const auto c = parse(R"({"schedules": [{"name": "drift", "segments": [{"trace": "none", "length": 5},
+  const auto c =
+      parse(R"({"schedules": [{"name": "drift", "segments": [{"trace": "none", "length": 5},
                                                                           {"trace": "blur@9", "length": 5}]}]})");
   try {
     resolve_streams(c, kNames);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("schedule 'drift' segment 2: unknown trace 'blur@9'"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("schedule 'drift' segment 2: unknown trace 'blur@9'"),
+              std::string::npos)
         << e.what();
-    EXPECT_NE(std::string(e.what()).find("available: none, gaussian_noise@1"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("available: none, gaussian_noise@1"), std::string::npos)
+        << e.what();
   }
   EXPECT_THROW(parse(R"({"schedules": [{"name": "x"}]})"), Error);
-  EXPECT_THROW(parse(R"({"schedules": [{"name": "x", "segments": [{"trace": "none", "lenght": 3}]}]})"), Error);
-  EXPECT_THROW(resolve_streams(parse(R"({"per_trace": false})"), kNames), Error);  // no stream at all
+  EXPECT_THROW(
+      parse(R"({"schedules": [{"name": "x", "segments": [{"trace": "none", "lenght": 3}]}]})"),
+      Error);
+  EXPECT_THROW(resolve_streams(parse(R"({"per_trace": false})"), kNames),
+               Error);  // no stream at all
 }
 
 TEST(Stream, EachRepeatIsAPermutation) {

@@ -1,10 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <limits>
-#include <unistd.h>
 
 #include "isplitee/common/atomic_file.hpp"
 #include "isplitee/common/error.hpp"
@@ -29,13 +29,15 @@ class TraceIo : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   /// Expects read_trace(path) to fail with a message containing every piece.
-  void expect_error(const fs::path& path, const std::vector<std::string>& pieces, ErrorCode code = ErrorCode::kData) {
+  void expect_error(const fs::path& path, const std::vector<std::string>& pieces,
+                    ErrorCode code = ErrorCode::kData) {
     try {
       trace::read_trace(path);
       FAIL() << "no error for " << path;
     } catch (const Error& e) {
       EXPECT_EQ(e.code(), code) << e.what();
-      for (const auto& p : pieces) EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what();
+      for (const auto& p : pieces)
+        EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what();
       EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << "one line: " << e.what();
     }
   }
@@ -52,7 +54,8 @@ class TraceIo : public ::testing::Test {
   int python(const std::string& code) {
     const auto script = dir_ / "s.py";
     write_text_atomic(script, code);
-    const std::string cmd = std::string("OPENBLAS_NUM_THREADS=1 ") + ISPLITEE_PYTHON + " " + script.string();
+    const std::string cmd =
+        std::string("OPENBLAS_NUM_THREADS=1 ") + ISPLITEE_PYTHON + " " + script.string();
     return std::system(cmd.c_str());
   }
 
@@ -68,16 +71,28 @@ TEST_F(TraceIo, NpyMatchesNumpyBothWays) {
   trace::write_npy(dir_ / "i.npy", i, {6});
   const std::string d = dir_.string();
   ASSERT_EQ(python("import numpy as np\n"
-                   "f = np.load('" + d + "/f.npy'); i = np.load('" + d + "/i.npy')\n"
+                   "f = np.load('" +
+                   d + "/f.npy'); i = np.load('" + d +
+                   "/i.npy')\n"
                    "assert f.dtype == np.float32 and f.shape == (2, 3), (f.dtype, f.shape)\n"
                    "assert i.dtype == np.int32 and i.shape == (6,), (i.dtype, i.shape)\n"
-                   "assert (f.ravel() == np.array([0.0, 0.25, 1.0, 1e-8, 0.333333343, 0.999999], np.float32)).all()\n"
+                   "assert (f.ravel() == np.array([0.0, 0.25, 1.0, 1e-8, 0.333333343, 0.999999], "
+                   "np.float32)).all()\n"
                    "assert (i == np.array([-3, 0, 7, 2147483647, -2147483647, 42])).all()\n"
-                   "np.save('" + d + "/pf4.npy', np.arange(12, dtype=np.float32).reshape(3, 4) / 7)\n"
-                   "np.save('" + d + "/pi4.npy', np.arange(5, dtype=np.int32) - 2)\n"
-                   "np.save('" + d + "/pi8.npy', np.arange(5, dtype=np.int64) * 3)\n"
-                   "np.save('" + d + "/pf8.npy', np.array([0.5, 0.125]))\n"
-                   "np.save('" + d + "/scalar.npy', np.float32(0.5).reshape(()))\n"),
+                   "np.save('" +
+                   d +
+                   "/pf4.npy', np.arange(12, dtype=np.float32).reshape(3, 4) / 7)\n"
+                   "np.save('" +
+                   d +
+                   "/pi4.npy', np.arange(5, dtype=np.int32) - 2)\n"
+                   "np.save('" +
+                   d +
+                   "/pi8.npy', np.arange(5, dtype=np.int64) * 3)\n"
+                   "np.save('" +
+                   d +
+                   "/pf8.npy', np.array([0.5, 0.125]))\n"
+                   "np.save('" +
+                   d + "/scalar.npy', np.float32(0.5).reshape(()))\n"),
             0);
   std::vector<std::size_t> shape;
   const auto pf4 = trace::read_npy_f32(dir_ / "pf4.npy", shape);
@@ -85,11 +100,13 @@ TEST_F(TraceIo, NpyMatchesNumpyBothWays) {
   for (int k = 0; k < 12; ++k) EXPECT_EQ(pf4[k], static_cast<float>(k) / 7.0f);
   const auto pi4 = trace::read_npy_i32(dir_ / "pi4.npy", shape);
   EXPECT_EQ(pi4, (std::vector<std::int32_t>{-2, -1, 0, 1, 2}));
-  EXPECT_EQ(trace::read_npy_i32(dir_ / "pi8.npy", shape), (std::vector<std::int32_t>{0, 3, 6, 9, 12}));
+  EXPECT_EQ(trace::read_npy_i32(dir_ / "pi8.npy", shape),
+            (std::vector<std::int32_t>{0, 3, 6, 9, 12}));
   EXPECT_EQ(trace::read_npy_f32(dir_ / "pf8.npy", shape), (std::vector<float>{0.5f, 0.125f}));
   EXPECT_EQ(trace::read_npy_f32(dir_ / "scalar.npy", shape).size(), 1u);
   EXPECT_TRUE(shape.empty());
-  EXPECT_THROW(trace::read_npy_f32(dir_ / "pi4.npy", shape), Error);  // wrong dtype for a float column
+  EXPECT_THROW(trace::read_npy_f32(dir_ / "pi4.npy", shape),
+               Error);  // wrong dtype for a float column
 }
 
 TEST_F(TraceIo, DirectoryRoundTripIsExact) {
@@ -100,7 +117,8 @@ TEST_F(TraceIo, DirectoryRoundTripIsExact) {
   t->manifest.distortion = {{"name", "gaussian_noise"}, {"severity", 3}};
   t->manifest.seed = 18446744073709551615ULL;
   trace::write_trace(dir_ / "t", *t);
-  for (const char* f : {"manifest.json", "conf.npy", "pred.npy", "label.npy", "entropy.npy", "margin.npy", "trace.csv"})
+  for (const char* f : {"manifest.json", "conf.npy", "pred.npy", "label.npy", "entropy.npy",
+                        "margin.npy", "trace.csv"})
     EXPECT_TRUE(fs::exists(dir_ / "t" / f)) << f;
   const auto r = trace::read_trace(dir_ / "t");
   EXPECT_EQ(r.num_samples, 50u);
@@ -119,9 +137,10 @@ TEST_F(TraceIo, DirectoryRoundTripIsExact) {
 }
 
 TEST_F(TraceIo, CsvImportUsesDepthKUnlessGiven) {
-  write_text_atomic(dir_ / "x.csv", "conf_1,conf_2,conf_3,pred_1,pred_2,pred_3,label\n"
-                                    "0.1,0.5,0.9,1,2,3,3\n"
-                                    "0.7,0.8,1,4,4,4.0,4\r\n");
+  write_text_atomic(dir_ / "x.csv",
+                    "conf_1,conf_2,conf_3,pred_1,pred_2,pred_3,label\n"
+                    "0.1,0.5,0.9,1,2,3,3\n"
+                    "0.7,0.8,1,4,4,4.0,4\r\n");
   const auto t = trace::read_trace(dir_ / "x.csv");
   ASSERT_EQ(t.num_samples, 2u);
   ASSERT_EQ(t.num_exits, 3u);
@@ -141,13 +160,15 @@ TEST_F(TraceIo, CsvImportUsesDepthKUnlessGiven) {
 }
 
 TEST_F(TraceIo, CsvErrorsNameFileAndLine) {
-  write_text_atomic(dir_ / "nan.csv", "conf_1,conf_2,pred_1,pred_2,label\n0.1,0.5,1,2,3\n0.2,nan,1,2,3\n");
+  write_text_atomic(dir_ / "nan.csv",
+                    "conf_1,conf_2,pred_1,pred_2,label\n0.1,0.5,1,2,3\n0.2,nan,1,2,3\n");
   expect_error(dir_ / "nan.csv", {"nan.csv", "line 3", "exit 2", "[0, 1]"});
   write_text_atomic(dir_ / "big.csv", "conf_1,conf_2,pred_1,pred_2,label\n1.2,0.5,1,2,3\n");
   expect_error(dir_ / "big.csv", {"big.csv", "line 2", "1.2", "[0, 1]"});
   write_text_atomic(dir_ / "nolabel.csv", "conf_1,conf_2,pred_1,pred_2\n0.1,0.5,1,2\n");
   expect_error(dir_ / "nolabel.csv", {"nolabel.csv", "line 1", "label"});
-  write_text_atomic(dir_ / "short.csv", "conf_1,conf_2,pred_1,pred_2,label\n0.1,0.5,1,2,3\n0.1,0.5,1,2\n");
+  write_text_atomic(dir_ / "short.csv",
+                    "conf_1,conf_2,pred_1,pred_2,label\n0.1,0.5,1,2,3\n0.1,0.5,1,2\n");
   expect_error(dir_ / "short.csv", {"short.csv", "line 3", "4 fields", "expected 5"});
   write_text_atomic(dir_ / "emptylabel.csv", "conf_1,pred_1,label\n0.1,1,\n");
   expect_error(dir_ / "emptylabel.csv", {"line 2", "label"});
