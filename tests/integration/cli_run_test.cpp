@@ -300,3 +300,51 @@ TEST_F(TinyRun, KilledRunLeavesNoHalfWrittenFile) {
 
 }  // namespace
 }  // namespace isplitee::testing
+
+namespace isplitee::testing {
+namespace {
+
+// `isplitee replay` on the traces the tiny run cached: a trace directory and its trace.csv (with the
+// same depths) give the same metrics; bad inputs give the documented exit codes.
+TEST_F(TinyRun, ReplayDirectoryAndCsvAgree) {
+  ASSERT_EQ(first_.rc, 0) << first_.output;
+  fs::path dir;
+  for (const auto& e : fs::directory_iterator(dir_->path() / "cache" / "traces"))
+    if (e.path().filename().string().rfind("none-", 0) == 0) dir = e.path();
+  ASSERT_FALSE(dir.empty());
+  const auto manifest = nlohmann::json::parse(std::ifstream(dir / "manifest.json"));
+  std::string depths;
+  for (const auto& e : manifest["exits"])
+    depths += (depths.empty() ? "" : ",") + std::to_string(static_cast<int>(e["depth_blocks"].get<double>()));
+  const std::string policies = " --policy i-splitee --policy final-exit --policy edge-threshold --json";
+  const auto a = run_cli("replay --trace " + shell_quote(dir.string()) + policies);
+  const auto b = run_cli("replay --trace " + shell_quote((dir / "trace.csv").string()) + " --depths " + depths +
+                         policies);
+  ASSERT_EQ(a.rc, 0) << a.output;
+  ASSERT_EQ(b.rc, 0) << b.output;
+  const auto ja = nlohmann::json::parse(a.output), jb = nlohmann::json::parse(b.output);
+  ASSERT_EQ(ja["cells"].size(), 3u);
+  // The CSV has no manifest, so it lacks activation sizes (bytes_per_sample); all else is equal.
+  auto without_bytes = [](nlohmann::json metrics) {
+    nlohmann::json out = nlohmann::json::array();
+    for (auto& m : metrics)
+      if (m["name"] != "bytes_per_sample") out.push_back(m);
+    return out;
+  };
+  for (std::size_t i = 0; i < 3; ++i)
+    EXPECT_EQ(without_bytes(ja["cells"][i]["metrics"]), without_bytes(jb["cells"][i]["metrics"])) << i;
+  // final-exit costs λ·l_K per sample.
+  const double lk = manifest["exits"].back()["depth_blocks"].get<double>();
+  for (const auto& m : ja["cells"][1]["metrics"])
+    if (m["name"] == "cost_per_sample") EXPECT_NEAR(m["mean"].get<double>(), 0.1 * lk, 1e-12);
+
+  EXPECT_EQ(run_cli("replay --trace " + shell_quote(dir.string()) + " --policy i-splite").rc, 2);
+  EXPECT_EQ(run_cli("replay --trace /nonexistent/trace --policy i-splitee").rc, 4);
+  const auto bad = dir_->write("bad.csv", "conf_1,conf_2,pred_1,pred_2,label\n0.5,1.3,1,1,1\n");
+  const auto r = run_cli("replay --trace " + shell_quote(bad.string()) + " --policy i-splitee");
+  EXPECT_EQ(r.rc, 3) << r.output;
+  EXPECT_NE(r.output.find("bad.csv"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace isplitee::testing
