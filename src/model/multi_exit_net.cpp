@@ -174,11 +174,30 @@ struct ExitHead : HeadBase {
     fc_ = register_module("fc", torch::nn::Linear(channels, classes));
   }
   torch::Tensor forward(const torch::Tensor& h) override {
+    if (folded_) return torch::linear(h.mean({2, 3}), wf_, bf_);
     torch::Tensor x = h;
     if (bn_) x = bn_->forward(x);
     if (conv_) x = conv_->forward(x);
     return linear_counted(fc_, x.mean({2, 3}));
   }
+  /// bnpool in eval mode: BN is a per-channel affine map s·x + t, which commutes with the average
+  /// pool, so fc(pool(BN(x))) = (W·diag(s)) pool(x) + (W t + b): the BN pass over the whole
+  /// activation map disappears.
+  void fold() {
+    if (!bn_) return;
+    torch::NoGradGuard ng;
+    const auto s = bn_->weight / torch::sqrt(bn_->running_var + bn_->options.eps());
+    const auto t = bn_->bias - bn_->running_mean * s;
+    wf_ = (fc_->weight * s.unsqueeze(0)).contiguous();
+    bf_ = fc_->bias + torch::mv(fc_->weight, t);
+    folded_ = true;
+  }
+  void unfold() {
+    folded_ = false;
+    wf_ = bf_ = torch::Tensor();
+  }
+  bool folded_ = false;
+  torch::Tensor wf_, bf_;
   torch::nn::BatchNorm2d bn_{nullptr};
   ConvBNAct conv_{nullptr};
   torch::nn::Linear fc_{nullptr};
@@ -519,6 +538,8 @@ void MultiExitNetImpl::fold_batchnorm() {
                                  "running statistics, valid in eval mode only)");
   for (auto& m : modules(/*include_self=*/false))
     if (auto* cb = m->as<ConvBNAct>()) cb->fold(state_->channels_last);
+  for (auto& h : state_->heads)
+    if (auto* eh = dynamic_cast<ExitHead*>(h.get())) eh->fold();
   state_->folded = true;
 }
 
@@ -536,6 +557,8 @@ void MultiExitNetImpl::train(bool on) {
   if (on && state_ && state_->folded) {
     for (auto& m : modules(/*include_self=*/false))
       if (auto* cb = m->as<ConvBNAct>()) cb->unfold();
+    for (auto& h : state_->heads)
+      if (auto* eh = dynamic_cast<ExitHead*>(h.get())) eh->unfold();
     state_->folded = false;
   }
   if (on && state_) state_->channels_last = false;
