@@ -65,6 +65,8 @@ Action add_profile_command(CLI::App& app, const GlobalOptions& g) {
       cfg = model::parse_model_config(root.object("model"));
       root.finish();
     }
+    // Weights do not change MACs, shapes or timings: profile without needing the pretrained file.
+    cfg.pretrained.clear();
     if (!net) net = model::build_model(cfg);
     if (!o->no_latency) model::measure_latency(*net, o->batch, o->runs, /*warmup=*/2, !o->no_fold);
     const auto& p = net->profile();
