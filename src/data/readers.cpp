@@ -1,7 +1,6 @@
 // Readers for the real dataset formats (CIFAR binary, IDX, Caltech-256 folders, image folders).
 #include "isplitee/data/readers.hpp"
 
-#include <dlfcn.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -29,36 +28,9 @@ std::string read_bytes(const fs::path& path) {
   return s;
 }
 
-// zlib is loaded at run time: the vision target links OpenCV (which needs libz.so.1) but does not
-// name zlib itself, so the symbols are taken from the already-loaded library.
-struct Zlib {
-  decltype(&::inflateInit2_) init2 = nullptr;
-  decltype(&::inflate) inflate = nullptr;
-  decltype(&::inflateEnd) end = nullptr;
-  decltype(&::inflateReset) reset = nullptr;
-};
-
-const Zlib& zlib() {
-  static const Zlib z = [] {
-    Zlib r;
-    void* h = dlopen("libz.so.1", RTLD_NOW | RTLD_GLOBAL);
-    if (h == nullptr) h = dlopen("libz.so", RTLD_NOW | RTLD_GLOBAL);
-    ISPLITEE_CHECK_CODE(h != nullptr, ErrorCode::kIo, "cannot load zlib (libz.so.1) to read .gz files: ",
-                        dlerror() ? dlerror() : "not found");
-    r.init2 = reinterpret_cast<decltype(r.init2)>(dlsym(h, "inflateInit2_"));
-    r.inflate = reinterpret_cast<decltype(r.inflate)>(dlsym(h, "inflate"));
-    r.end = reinterpret_cast<decltype(r.end)>(dlsym(h, "inflateEnd"));
-    r.reset = reinterpret_cast<decltype(r.reset)>(dlsym(h, "inflateReset"));
-    ISPLITEE_CHECK_CODE(r.init2 && r.inflate && r.end && r.reset, ErrorCode::kIo, "zlib lacks inflate symbols");
-    return r;
-  }();
-  return z;
-}
-
 std::string gunzip(const std::string& in, const fs::path& path) {
-  const Zlib& z = zlib();
   z_stream s{};
-  ISPLITEE_CHECK_CODE(z.init2(&s, 16 + MAX_WBITS, ZLIB_VERSION, static_cast<int>(sizeof(z_stream))) == Z_OK,
+  ISPLITEE_CHECK_CODE(inflateInit2(&s, 16 + MAX_WBITS) == Z_OK,
                       ErrorCode::kInternal, "zlib inflateInit2 failed");
   std::string out;
   out.reserve(in.size() * 4);
@@ -69,18 +41,18 @@ std::string gunzip(const std::string& in, const fs::path& path) {
   while (true) {
     s.next_out = reinterpret_cast<Bytef*>(buf);
     s.avail_out = sizeof(buf);
-    ret = z.inflate(&s, Z_NO_FLUSH);
+    ret = inflate(&s, Z_NO_FLUSH);
     out.append(buf, sizeof(buf) - s.avail_out);
     if (ret == Z_STREAM_END) {
       if (s.avail_in == 0) break;
-      z.reset(&s);  // concatenated gzip members
+      inflateReset(&s);  // concatenated gzip members
       continue;
     }
     if (ret != Z_OK) break;
     if (s.avail_in == 0 && s.avail_out != 0) break;
   }
   const auto consumed = static_cast<std::size_t>(s.total_in);
-  z.end(&s);
+  inflateEnd(&s);
   ISPLITEE_CHECK_CODE(ret == Z_STREAM_END, ErrorCode::kData, path.string(),
                       ": corrupt or truncated gzip data near compressed byte offset ", consumed, " (",
                       out.size(), " bytes decompressed)");
