@@ -394,8 +394,12 @@ std::string render_terminal_table(const RunReport& r) {
   std::ostringstream os;
   const std::string head = headline_policy(res);
   const std::vector<std::string> refs = {"final-exit", "edge-threshold", "cloud-only", "best-fixed"};
-  char line[256];
-  std::snprintf(line, sizeof line, "%-24s %-18s %12s %12s %10s %10s %9s\n", "stream", "policy",
+  // Stream names are shown whole: "gaussian_noise(sigma=0.03)" and "…0.08" must stay distinct.
+  int sw = 6, pw = 6;
+  for (const auto& s : res.streams) sw = std::max(sw, static_cast<int>(s.size()));
+  for (const auto& p : res.policies) pw = std::max(pw, static_cast<int>(p.size()));
+  char line[512];
+  std::snprintf(line, sizeof line, "%-*s  %-*s %11s %12s %11s %10s %10s\n", sw, "stream", pw, "policy",
                 "accuracy %", "cost/sample", "cost cut %", "acc. drop", "offload %");
   os << line;
   for (std::size_t s = 0; s < res.streams.size(); ++s) {
@@ -404,9 +408,8 @@ std::string render_terminal_table(const RunReport& r) {
       const bool show = c.policy == head ||
                         std::find(refs.begin(), refs.end(), c.policy_name) != refs.end();
       if (!show) continue;
-      std::snprintf(line, sizeof line, "%-24s %-18s %12s %12s %10s %10s %9s\n",
-                    res.streams[s].substr(0, 24).c_str(), c.policy.substr(0, 18).c_str(),
-                    fmt(c.metric("accuracy").mean, 2).c_str(),
+      std::snprintf(line, sizeof line, "%-*s  %-*s %11s %12s %11s %10s %10s\n", sw, res.streams[s].c_str(), pw,
+                    c.policy.c_str(), fmt(c.metric("accuracy").mean, 2).c_str(),
                     fmt(c.metric("cost_per_sample").mean, 3).c_str(),
                     fmt(c.metric("cost_reduction").mean, 1).c_str(),
                     fmt(c.metric("accuracy_drop").mean, 2).c_str(),
