@@ -27,8 +27,7 @@ int torch_threads() { return at::get_num_threads(); }
 
 std::string blas_description() {
   if (auto fn = reinterpret_cast<GetConfigFn>(dlsym(RTLD_DEFAULT, "openblas_get_config"))) {
-    std::string s = "OpenBLAS ";
-    s += fn();
+    std::string s = fn();  // "OpenBLAS 0.3.21 … MAX_THREADS=64"
     if (auto nt = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads")))
       s += " (" + std::to_string(nt()) + " BLAS thread" + (nt() == 1 ? ")" : "s)");
     return s;

@@ -27,6 +27,7 @@ constexpr Column kTableColumns[] = {
     {"accuracy", "accuracy %", 1.0, 2},          {"cost_per_sample", "cost/sample", 1.0, 3},
     {"cost_reduction", "cost cut %", 1.0, 1},    {"accuracy_drop", "acc. drop (pts)", 1.0, 2},
     {"offload_fraction", "offload %", 100.0, 1}, {"regret", "regret", 1.0, 1},
+    {"dynamic_regret", "dyn. regret", 1.0, 1},
 };
 
 std::string fmt(double v, int decimals) {

@@ -128,7 +128,7 @@ TEST(Report, MarkdownHasPaperStyleTablesAndStatesSideInfoMode) {
   const auto md = render_markdown(r, {"plots/a.png", "plots/a.svg"});
   for (const char* s : {"# isplitee report: unit", "side information: `oracle`", "## Traces: per-exit accuracy",
                         "| none | 400 |", "## i-splitee against final-exit inference", "### drift",
-                        "| policy | accuracy % | cost/sample | cost cut % | acc. drop (pts) | offload % | regret |",
+                        "| policy | accuracy % | cost/sample | cost cut % | acc. drop (pts) | offload % | regret | dyn. regret |",
                         "| final-exit | ", "![plots/a.png](plots/a.png)"})
     EXPECT_NE(md.find(s), std::string::npos) << s;
   EXPECT_EQ(md.find("plots/a.svg)"), std::string::npos);  // only PNGs are embedded
