@@ -104,18 +104,12 @@ TraceSummary summarize_trace(const trace::Trace& t, const std::string& name) {
   s.name = name;
   s.samples = t.num_samples;
   s.distortion = t.manifest.distortion;
-  s.exit_accuracy.assign(t.num_exits, 0.0);
+  s.exit_accuracy = trace::exit_accuracy(t);
   s.mean_confidence.assign(t.num_exits, 0.0);
   for (std::size_t i = 0; i < t.num_samples; ++i)
-    for (std::size_t k = 0; k < t.num_exits; ++k) {
-      s.exit_accuracy[k] += t.pred_at(i, k) == t.label[i] ? 1.0 : 0.0;
-      s.mean_confidence[k] += t.conf_at(i, k);
-    }
+    for (std::size_t k = 0; k < t.num_exits; ++k) s.mean_confidence[k] += t.conf_at(i, k);
   const double n = std::max<double>(1.0, static_cast<double>(t.num_samples));
-  for (std::size_t k = 0; k < t.num_exits; ++k) {
-    s.exit_accuracy[k] *= 100.0 / n;
-    s.mean_confidence[k] /= n;
-  }
+  for (auto& c : s.mean_confidence) c /= n;
   return s;
 }
 

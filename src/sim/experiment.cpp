@@ -194,13 +194,7 @@ ExperimentResult run_experiment(const ExperimentSpec& spec, const ProgressCallba
   res.threads = threads;
   res.seed = spec.seed;
   res.trace_names = spec.trace_names;
-  for (const auto& t : spec.traces) {
-    std::vector<double> acc(k, 0.0);
-    for (std::size_t i = 0; i < t->num_samples; ++i)
-      for (std::size_t e = 0; e < k; ++e) acc[e] += t->pred_at(i, e) == t->label[i];
-    for (auto& a : acc) a *= 100.0 / static_cast<double>(std::max<std::size_t>(1, t->num_samples));
-    res.trace_exit_accuracy.push_back(std::move(acc));
-  }
+  for (const auto& t : spec.traces) res.trace_exit_accuracy.push_back(trace::exit_accuracy(*t));
   for (const auto& d : defs) res.streams.push_back(d.name);
   for (const auto& p : spec.policies) res.policies.push_back(p.label);
   for (std::size_t s = 0; s < ns; ++s) {

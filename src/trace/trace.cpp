@@ -327,4 +327,14 @@ void write_trace(const fs::path& dir, const Trace& t) {
   write_text_atomic(dir / "manifest.json", manifest_to_json(t.manifest).dump(2) + "\n");
 }
 
+std::vector<double> exit_accuracy(const Trace& t) {
+  std::vector<double> acc(t.num_exits, 0.0);
+  if (t.num_samples == 0) return acc;
+  for (std::size_t i = 0; i < t.num_samples; ++i)
+    for (std::size_t k = 0; k < t.num_exits; ++k)
+      if (t.pred_at(i, k) == t.label[i]) acc[k] += 1;
+  for (auto& a : acc) a = 100.0 * a / static_cast<double>(t.num_samples);
+  return acc;
+}
+
 }  // namespace isplitee::trace

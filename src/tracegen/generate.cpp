@@ -221,16 +221,6 @@ std::string trace_cache_key(const std::string& checkpoint_sha256, const data::Da
   return model::sha256_hex(j.dump());
 }
 
-std::vector<double> trace_exit_accuracy(const trace::Trace& t) {
-  std::vector<double> acc(t.num_exits, 0.0);
-  if (t.num_samples == 0) return acc;
-  for (std::size_t i = 0; i < t.num_samples; ++i)
-    for (std::size_t k = 0; k < t.num_exits; ++k)
-      if (t.pred_at(i, k) == t.label[i]) acc[k] += 1;
-  for (auto& a : acc) a = 100.0 * a / static_cast<double>(t.num_samples);
-  return acc;
-}
-
 trace::Trace generate_trace(const TraceRequest& req, const distort::DistortionSpec& spec, double* seconds) {
   auto l = load_for_tracing(req);
   const auto key = trace_cache_key(l.sha256, req.data, req.trace, spec, req.seed);
@@ -258,13 +248,13 @@ std::vector<TraceArtifact> ensure_traces(const TraceRequest& req) {
       }
       check_cached(t, a.directory, a.cache_key, sha, req, spec);
       a.reused = true;
-      a.exit_accuracy = trace_exit_accuracy(t);
+      a.exit_accuracy = trace::exit_accuracy(t);
       logger()->info("trace {}: reusing {}", a.name, a.directory.string());
     } else {
       if (!loaded) loaded = load_for_tracing(req);
       const auto t = run_trace(req, *loaded, spec, a.cache_key, &a.seconds);
       write_trace_dir(a.directory, t);
-      a.exit_accuracy = trace_exit_accuracy(t);
+      a.exit_accuracy = trace::exit_accuracy(t);
       a.images_per_s = a.seconds > 0 ? static_cast<double>(t.num_samples) / a.seconds : 0.0;
       logger()->info("trace {}: {} samples in {:.1f} s ({:.0f} img/s) -> {}", a.name, t.num_samples, a.seconds,
                      a.images_per_s, a.directory.string());

@@ -55,6 +55,9 @@ struct Trace {
   std::int32_t pred_at(std::size_t i, std::size_t k) const { return pred[i * num_exits + k]; }
 };
 
+/// Per-exit accuracy (percent) of a trace against its labels: K values (0 for an empty trace).
+std::vector<double> exit_accuracy(const Trace& t);
+
 /// Checks shapes, ranges (confidence in [0,1], no NaN, labels ≥ 0, consistent K) and the manifest;
 /// throws Error(kData) naming `source` and the first bad row/exit.
 void validate(const Trace& t, const std::string& source);

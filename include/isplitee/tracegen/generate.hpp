@@ -57,7 +57,5 @@ std::vector<TraceArtifact> ensure_traces(const TraceRequest& req);
 trace::Trace generate_trace(const TraceRequest& req, const distort::DistortionSpec& spec,
                             double* seconds = nullptr);
 
-/// Per-exit accuracy (percent) of a trace, for logs (reports use the core library's own).
-std::vector<double> trace_exit_accuracy(const trace::Trace& t);
 
 }  // namespace isplitee::tracegen
