@@ -163,7 +163,9 @@ TEST(MultiExitNet, PlacementModes) {
     const double target = c.exits.mac_fractions[k] * cum.back();
     const auto blk = static_cast<std::size_t>(p.exits[k].depth_blocks);  // 1-based
     EXPECT_GE(cum[blk - 1], target) << k;
-    if (blk >= 2) EXPECT_LT(cum[blk - 2], target) << k;  // the first block that reaches it
+    if (blk >= 2) {
+      EXPECT_LT(cum[blk - 2], target) << k;  // the first block that reaches it
+    }
   }
 }
 
@@ -204,8 +206,9 @@ TEST(MultiExitNet, SplitStagesComposeToFullPass) {
       const auto edge = net->run_stages(x, 0, s);
       const auto cloud = net->run_stages(edge, s, K);
       EXPECT_TRUE(torch::allclose(net->exit_logits(K, cloud), full.back(), 1e-5, 1e-6)) << arch << " s=" << s;
-      if (s >= 1)
+      if (s >= 1) {
         EXPECT_TRUE(torch::allclose(net->exit_logits(s, edge), full[static_cast<std::size_t>(s - 1)], 1e-5, 1e-6));
+      }
       if (s >= 1) {
         const auto& shape = net->profile().exits[static_cast<std::size_t>(s - 1)].activation_shape;
         EXPECT_EQ(edge.sizes().slice(1).vec(), shape) << arch << " s=" << s;
