@@ -144,7 +144,7 @@ std::vector<std::string> render_plots(const fs::path& dir, const RunReport& r) {
   // 3. Split layer chosen over time, for streams with several segments (schedules).
   for (std::size_t s = 0; s < res.streams.size(); ++s) {
     const auto& c0 = res.cells[s * np];
-    if (c0.segment_starts.size() < 2) continue;
+    if (!is_schedule(c0)) continue;
     std::ostringstream dat, body;
     const std::string stem = "arms_" + safe_name(res.streams[s]);
     body << kStyle << "set title " << q("Mean split arm chosen over time: " + res.streams[s])
@@ -185,7 +185,7 @@ std::vector<std::string> render_plots(const fs::path& dir, const RunReport& r) {
   // 4. Offload fraction and the headline trade-off per distortion level (single-trace streams).
   std::vector<std::size_t> levels;
   for (std::size_t s = 0; s < res.streams.size(); ++s)
-    if (res.cells[s * np].segment_starts.size() < 2) levels.push_back(s);
+    if (!is_schedule(res.cells[s * np])) levels.push_back(s);
   if (!levels.empty()) {
     std::ostringstream dat, body;
     dat << "# level";
@@ -220,11 +220,7 @@ std::vector<std::string> render_plots(const fs::path& dir, const RunReport& r) {
   // 5. Sweep: headline policy's cost cut and accuracy drop per grid point.
   if (!r.sweep.empty()) {
     std::ostringstream dat, body;
-    const std::string hp = [&] {
-      for (const auto& c : r.sweep.front().result.cells)
-        if (c.policy_name == "i-splitee") return c.policy;
-      return r.sweep.front().result.policies.front();
-    }();
+    const std::string hp = headline_policy(r.sweep.front().result);
     body << kStyle << "set title " << q("Sweep: " + hp + " (mean over streams)")
          << "\nset ylabel 'cost reduction (%)'\nset y2label 'accuracy drop (points)'\n"
          << "set ytics nomirror\nset y2tics\nset xtics rotate by -40 font ',8'\nset xtics (";
@@ -234,15 +230,8 @@ std::vector<std::string> render_plots(const fs::path& dir, const RunReport& r) {
         label += (label.empty() ? "" : " ") + k.substr(k.rfind('.') + 1) + "=" +
                  (v.is_string() ? v.get<std::string>() : v.dump());
       body << (i ? ", " : "") << q(label) << ' ' << i;
-      double cut = 0, drop = 0;
-      std::size_t n = 0;
-      for (const auto& c : r.sweep[i].result.cells)
-        if (c.policy == hp) {
-          cut += c.metric("cost_reduction").mean;
-          drop += c.metric("accuracy_drop").mean;
-          ++n;
-        }
-      dat << i << ' ' << cut / std::max<std::size_t>(n, 1) << ' ' << drop / std::max<std::size_t>(n, 1) << '\n';
+      const PolicyMeans m = mean_over_streams(r.sweep[i].result, hp);
+      dat << i << ' ' << m.cost_reduction << ' ' << m.accuracy_drop << '\n';
     }
     body << ")\nplot 'sweep.dat' using 1:2 axes x1y1 with linespoints lw 2 title 'cost reduction %', "
             "'sweep.dat' using 1:3 axes x1y2 with linespoints lw 2 title 'accuracy drop (pts)'\n";

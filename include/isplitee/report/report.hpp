@@ -65,6 +65,23 @@ std::string render_sweep_csv(const RunReport& r);
 /// The main table for the terminal: per stream, I-SplitEE and the references.
 std::string render_terminal_table(const RunReport& r);
 
+/// The policy the headline tables and plots are about: I-SplitEE's label when it ran, else the first.
+std::string headline_policy(const sim::ExperimentResult& r);
+
+/// Whether a stream is a schedule (more than one segment) rather than a single trace.
+bool is_schedule(const sim::CellResult& c);
+
+/// The paper's headline claim for one cell: ≥ 55% cost reduction with ≤ 5 points accuracy drop.
+bool claim_holds(const sim::CellResult& c);
+
+/// Means over the streams of one policy's per-stream means (the sweep table and plot).
+struct PolicyMeans {
+  double accuracy = 0, cost_reduction = 0, accuracy_drop = 0, offload_fraction = 0;
+  std::size_t streams = 0, claim_holds = 0;  ///< streams seen, and those where claim_holds()
+};
+/// PolicyMeans of `policy_label` in `r` (all zero when the label did not run).
+PolicyMeans mean_over_streams(const sim::ExperimentResult& r, const std::string& policy_label);
+
 /// Renders the plots into <dir>/plots with gnuplot; returns the files written (relative to dir).
 /// Throws Error(kIo) when gnuplot fails; returns {} and logs a warning when gnuplot is missing.
 std::vector<std::string> render_plots(const std::filesystem::path& dir, const RunReport& r);

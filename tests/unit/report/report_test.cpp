@@ -203,3 +203,30 @@ TEST(Report, MissingRunDirectoryIsAnIoError) {
 
 }  // namespace
 }  // namespace isplitee::report
+
+namespace isplitee::report {
+namespace {
+
+TEST(Report, MeanOverStreamsAveragesOnePolicyAndCountsTheClaim) {
+  const auto r = make_report();
+  EXPECT_EQ(headline_policy(r.result), "i-splitee");
+  const auto m = mean_over_streams(r.result, "i-splitee");
+  ASSERT_EQ(m.streams, 3u);
+  double cut = 0, drop = 0;
+  std::size_t holds = 0;
+  for (const auto& s : r.result.streams) {
+    const auto& c = r.result.cell(s, "i-splitee");
+    cut += c.metric("cost_reduction").mean;
+    drop += c.metric("accuracy_drop").mean;
+    holds += claim_holds(c) ? 1 : 0;
+  }
+  EXPECT_NEAR(m.cost_reduction, cut / 3, 1e-12);
+  EXPECT_NEAR(m.accuracy_drop, drop / 3, 1e-12);
+  EXPECT_EQ(m.claim_holds, holds);
+  EXPECT_EQ(mean_over_streams(r.result, "no-such-policy").streams, 0u);
+  EXPECT_TRUE(is_schedule(r.result.cell("drift", "final-exit")));
+  EXPECT_FALSE(is_schedule(r.result.cell("none", "final-exit")));
+}
+
+}  // namespace
+}  // namespace isplitee::report
