@@ -44,8 +44,9 @@ const int kRegistered = [] {
   for (int size : {32, 224})
     for (const auto& n : names)
       for (int sev : {1, 3, 5})
-        benchmark::RegisterBenchmark((n + "/" + std::to_string(size) + "px/s" + std::to_string(sev)).c_str(),
-                                     [n, size, sev](benchmark::State& st) { BM_Corruption(st, n, size, sev); })
+        benchmark::RegisterBenchmark(
+            (n + "/" + std::to_string(size) + "px/s" + std::to_string(sev)).c_str(),
+            [n, size, sev](benchmark::State& st) { BM_Corruption(st, n, size, sev); })
             ->Unit(benchmark::kMillisecond);
   return 0;
 }();

@@ -110,11 +110,12 @@ void BM_Train(benchmark::State& state) {
     opt.step();
   }
   state.SetItemsProcessed(state.iterations() * batch);
-  state.SetLabel(c.arch + (c.arch == "resnet_cifar" ? " d" + std::to_string(c.depth) + " w" +
-                                                          std::to_string(c.width)
-                                                    : " small w0.25") +
-                 " K=" + std::to_string(net->num_exits()) + " MMACs=" +
-                 std::to_string(net->profile().total_macs / 1000000));
+  state.SetLabel(c.arch +
+                 (c.arch == "resnet_cifar"
+                      ? " d" + std::to_string(c.depth) + " w" + std::to_string(c.width)
+                      : " small w0.25") +
+                 " K=" + std::to_string(net->num_exits()) +
+                 " MMACs=" + std::to_string(net->profile().total_macs / 1000000));
 }
 
 }  // namespace

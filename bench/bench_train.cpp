@@ -14,8 +14,8 @@
 #include "isplitee/model/config.hpp"
 #include "isplitee/model/multi_exit_net.hpp"
 #include "isplitee/model/runtime.hpp"
-#include "isplitee/train/train_config.hpp"
 #include "isplitee/tracegen/exit_stats.hpp"
+#include "isplitee/train/train_config.hpp"
 
 namespace {
 
@@ -46,11 +46,14 @@ void BM_TrainStep(benchmark::State& state) {
   net->train(true);
   std::vector<torch::optim::OptimizerParamGroup> groups;
   groups.emplace_back(net->backbone_parameters(),
-                      std::make_unique<torch::optim::AdamOptions>(torch::optim::AdamOptions(2e-3).weight_decay(1e-4)));
+                      std::make_unique<torch::optim::AdamOptions>(
+                          torch::optim::AdamOptions(2e-3).weight_decay(1e-4)));
   groups.emplace_back(net->exit_head_parameters(),
-                      std::make_unique<torch::optim::AdamOptions>(torch::optim::AdamOptions(4e-3).weight_decay(1e-4)));
+                      std::make_unique<torch::optim::AdamOptions>(
+                          torch::optim::AdamOptions(4e-3).weight_decay(1e-4)));
   groups.emplace_back(net->final_head_parameters(),
-                      std::make_unique<torch::optim::AdamOptions>(torch::optim::AdamOptions(2e-3).weight_decay(1e-4)));
+                      std::make_unique<torch::optim::AdamOptions>(
+                          torch::optim::AdamOptions(2e-3).weight_decay(1e-4)));
   torch::optim::Adam opt(std::move(groups), torch::optim::AdamOptions(2e-3));
   const auto x = torch::randn({batch, 1, 28, 28});
   const auto y = torch::randint(0, 10, {batch}, torch::kLong);
@@ -64,8 +67,8 @@ void BM_TrainStep(benchmark::State& state) {
     loss.backward();
     opt.step();
   }
-  state.counters["images_per_s"] =
-      benchmark::Counter(static_cast<double>(state.iterations() * batch), benchmark::Counter::kIsRate);
+  state.counters["images_per_s"] = benchmark::Counter(
+      static_cast<double>(state.iterations() * batch), benchmark::Counter::kIsRate);
   state.counters["threads"] = isplitee::model::torch_threads();
 }
 BENCHMARK(BM_TrainStep)->Arg(128)->Unit(benchmark::kMillisecond)->MinTime(5.0)->UseRealTime();
@@ -87,10 +90,15 @@ void BM_Trace(benchmark::State& state) {
       benchmark::DoNotOptimize(s.conf.data_ptr<float>());
     }
   }
-  state.counters["images_per_s"] =
-      benchmark::Counter(static_cast<double>(state.iterations() * batch), benchmark::Counter::kIsRate);
+  state.counters["images_per_s"] = benchmark::Counter(
+      static_cast<double>(state.iterations() * batch), benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_Trace)->Args({256, 0})->Args({256, 1})->Unit(benchmark::kMillisecond)->MinTime(5.0)->UseRealTime();
+BENCHMARK(BM_Trace)
+    ->Args({256, 0})
+    ->Args({256, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(5.0)
+    ->UseRealTime();
 
 }  // namespace
 

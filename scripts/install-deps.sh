@@ -7,7 +7,7 @@ PACKAGES=(
   # toolchain
   build-essential cmake git pkg-config
   # libraries (isplitee::core and isplitee::vision)
-  libtorch-dev libopencv-dev libeigen3-dev libcli11-dev libspdlog-dev nlohmann-json3-dev zlib1g-dev
+  libtorch-dev libopencv-dev libeigen3-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libssl-dev zlib1g-dev
   # fast BLAS for LibTorch (see BENCHMARKS.md: reference BLAS is ~30x slower for matmul)
   libopenblas0-pthread
   # tests and benchmarks

@@ -1,4 +1,5 @@
-// isplitee list [policies|distortions|models|datasets] [--json]: every registry, as the build knows it.
+// isplitee list [policies|distortions|models|datasets] [--json]: every registry, as the build knows
+// it.
 #include <cstdio>
 #include <memory>
 
@@ -21,9 +22,15 @@ nlohmann::json registries() {
   for (const auto& p : policy::builtin_policies().entries()) {
     nlohmann::json params = nlohmann::json::array();
     for (const auto& a : p.params)
-      params.push_back({{"name", a.name}, {"default", a.default_value}, {"min", a.lo},
-                        {"max", a.hi}, {"integer", a.integer}, {"description", a.description}});
-    pol.push_back({{"name", p.name}, {"description", p.description}, {"oracle", p.oracle},
+      params.push_back({{"name", a.name},
+                        {"default", a.default_value},
+                        {"min", a.lo},
+                        {"max", a.hi},
+                        {"integer", a.integer},
+                        {"description", a.description}});
+    pol.push_back({{"name", p.name},
+                   {"description", p.description},
+                   {"oracle", p.oracle},
                    {"params", params}});
   }
   out["policies"] = pol;
@@ -40,11 +47,15 @@ nlohmann::json registries() {
       }
       params.push_back(pj);
     }
-    dis.push_back({{"name", d.name}, {"group", d.group}, {"description", d.description},
-                   {"severities", d.has_severity ? "1-5" : "-"}, {"params", params}});
+    dis.push_back({{"name", d.name},
+                   {"group", d.group},
+                   {"description", d.description},
+                   {"severities", d.has_severity ? "1-5" : "-"},
+                   {"params", params}});
   }
   out["distortions"] = dis;
-  out["models"] = {{"architectures", model::architecture_names()}, {"exit_heads", model::head_names()}};
+  out["models"] = {{"architectures", model::architecture_names()},
+                   {"exit_heads", model::head_names()}};
   out["datasets"] = data::dataset_names();
   return out;
 }
@@ -71,7 +82,8 @@ void print_text(const nlohmann::json& r, const std::string& which) {
       std::string params;
       for (const auto& a : d["params"]) {
         params += (params.empty() ? "" : ", ") + a["name"].get<std::string>();
-        if (!a["units"].get<std::string>().empty()) params += " (" + a["units"].get<std::string>() + ")";
+        if (!a["units"].get<std::string>().empty())
+          params += " (" + a["units"].get<std::string>() + ")";
         if (a.contains("choices"))
           params += " {" + join(a["choices"].get<std::vector<std::string>>(), "|") + "}";
         else
@@ -79,8 +91,7 @@ void print_text(const nlohmann::json& r, const std::string& which) {
                     format_number(a["max"].get<double>()) + "]";
       }
       std::printf("  %-20s %-8s sev %-4s %s\n", d["name"].get<std::string>().c_str(),
-                  d["group"].get<std::string>().c_str(),
-                  d["severities"].get<std::string>().c_str(),
+                  d["group"].get<std::string>().c_str(), d["severities"].get<std::string>().c_str(),
                   d["description"].get<std::string>().c_str());
       if (!params.empty()) std::printf("  %-20s params: %s\n", "", params.c_str());
     }
@@ -91,7 +102,8 @@ void print_text(const nlohmann::json& r, const std::string& which) {
                 join(r["models"]["exit_heads"].get<std::vector<std::string>>(), ", ").c_str());
   }
   if (which.empty() || which == "datasets")
-    std::printf("datasets: %s\n", join(r["datasets"].get<std::vector<std::string>>(), ", ").c_str());
+    std::printf("datasets: %s\n",
+                join(r["datasets"].get<std::vector<std::string>>(), ", ").c_str());
 }
 
 }  // namespace

@@ -25,13 +25,15 @@ Action add_profile_command(CLI::App& app, const GlobalOptions& g) {
     bool no_latency = false, no_fold = false;
   };
   auto o = std::make_shared<Options>();
-  auto* cmd = app.add_subcommand(
-      "profile", "Per-exit cost profile of a multi-exit network: blocks, MACs, parameters, "
-                 "split activation bytes, measured stage latency");
+  auto* cmd =
+      app.add_subcommand("profile",
+                         "Per-exit cost profile of a multi-exit network: blocks, MACs, parameters, "
+                         "split activation bytes, measured stage latency");
   auto* src = cmd->add_option("--config", o->config, "experiment config (its `model` section)")
                   ->check(CLI::ExistingFile);
-  cmd->add_option("--arch", o->arch, "quick mode: profile this architecture with defaults "
-                                     "(change them with --set model.KEY=VALUE)")
+  cmd->add_option("--arch", o->arch,
+                  "quick mode: profile this architecture with defaults "
+                  "(change them with --set model.KEY=VALUE)")
       ->excludes(src);
   cmd->add_option("--checkpoint", o->checkpoint, "profile the network of an isplitee checkpoint")
       ->check(CLI::ExistingFile)
@@ -51,14 +53,16 @@ Action add_profile_command(CLI::App& app, const GlobalOptions& g) {
     model::ModelConfig cfg;
     model::MultiExitNet net{nullptr};
     if (!o->checkpoint.empty()) {
-      ISPLITEE_CHECK(o->overrides.empty(), "profile --checkpoint: --set does not apply to a checkpoint");
+      ISPLITEE_CHECK(o->overrides.empty(),
+                     "profile --checkpoint: --set does not apply to a checkpoint");
       auto ck = model::load_checkpoint(o->checkpoint);
       cfg = ck.config;
       net = ck.net;
     } else if (!o->config.empty()) {
       cfg = pipeline::load_experiment(o->config, o->overrides).model;
     } else {
-      ISPLITEE_CHECK(!o->arch.empty(), "profile: give --config FILE, --arch NAME or --checkpoint FILE");
+      ISPLITEE_CHECK(!o->arch.empty(),
+                     "profile: give --config FILE, --arch NAME or --checkpoint FILE");
       auto doc = config::Document::from_json({{"model", {{"arch", o->arch}}}}, "--arch");
       doc.apply_overrides(o->overrides);
       const config::Node root(doc);

@@ -15,7 +15,8 @@ Action add_report_command(CLI::App& app, const GlobalOptions&) {
   };
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand(
-      "report", "Re-render report.md, summary.csv and plots of a run directory from its report.json");
+      "report",
+      "Re-render report.md, summary.csv and plots of a run directory from its report.json");
   cmd->add_option("run_dir", o->dir, "run directory written by `isplitee run`")->required();
   cmd->add_flag("--no-plots", o->no_plots, "skip the plots");
   cmd->add_flag("--print", o->print, "also print report.md");

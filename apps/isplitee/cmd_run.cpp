@@ -22,7 +22,8 @@ Action add_run_command(CLI::App& app, const GlobalOptions&) {
   cmd->add_option("--set", o->sets, "override a config key: a.b.c=value (repeatable)");
   cmd->add_option("--sweep", o->sweeps,
                   "sweep a key over values: cost.offload=0.1,0.3,0.5 (repeatable: a grid)");
-  cmd->add_option("-o,--output", o->output, "run directory (default: config output_dir or runs/<name>-<time>)");
+  cmd->add_option("-o,--output", o->output,
+                  "run directory (default: config output_dir or runs/<name>-<time>)");
   cmd->add_flag("--force", o->force, "overwrite an existing run directory");
   cmd->add_flag("--retrace", o->retrace, "recompute the traces even when cached");
   return [o] {

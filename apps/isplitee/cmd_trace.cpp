@@ -1,5 +1,5 @@
-// `isplitee trace`: record what every exit says about every sample under every distortion of a config.
-// Thin: parse, find or train the checkpoint, call tracegen::ensure_traces, print.
+// `isplitee trace`: record what every exit says about every sample under every distortion of a
+// config. Thin: parse, find or train the checkpoint, call tracegen::ensure_traces, print.
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -8,8 +8,8 @@
 #include "commands.hpp"
 #include "isplitee/common/error.hpp"
 #include "isplitee/pipeline/experiment.hpp"
-#include "isplitee/train/trainer.hpp"
 #include "isplitee/tracegen/generate.hpp"
+#include "isplitee/train/trainer.hpp"
 
 namespace isplitee::app {
 namespace {
@@ -24,24 +24,29 @@ struct TraceOptions {
 
 Action add_trace_command(CLI::App& app, const GlobalOptions& g) {
   auto o = std::make_shared<TraceOptions>();
-  auto* cmd = app.add_subcommand(
-      "trace", "run a checkpoint over a dataset split under every distortion of a config; write one trace each");
+  auto* cmd = app.add_subcommand("trace",
+                                 "run a checkpoint over a dataset split under every distortion of "
+                                 "a config; write one trace each");
   cmd->add_option("-c,--config", o->config, "experiment config (JSON)")->required();
-  cmd->add_option("--set", o->sets, "override a config value, e.g. --set trace.max_samples=500 (repeatable)");
-  cmd->add_option("--checkpoint", o->checkpoint,
-                  "multi-exit checkpoint (default: the config's checkpoint, else its cached/trained model)");
+  cmd->add_option("--set", o->sets,
+                  "override a config value, e.g. --set trace.max_samples=500 (repeatable)");
+  cmd->add_option(
+      "--checkpoint", o->checkpoint,
+      "multi-exit checkpoint (default: the config's checkpoint, else its cached/trained model)");
   cmd->add_option("-o,--out", o->out, "trace directory (default: <cache_dir>/traces)");
   cmd->add_flag("--force", o->force, "recompute traces even when a matching one is cached");
   (void)g;
   return [o] {
     const auto cfg = pipeline::load_experiment(o->config, o->sets);
     std::filesystem::path ck = o->checkpoint;
-    if (ck.empty()) ck = train::ensure_model(pipeline::make_train_job(cfg));  // uses cfg.checkpoint when set
+    if (ck.empty())
+      ck = train::ensure_model(pipeline::make_train_job(cfg));  // uses cfg.checkpoint when set
     auto req = pipeline::make_trace_request(cfg, ck);
     if (!o->out.empty()) req.trace_dir = o->out;
     req.force = o->force;
     const auto arts = tracegen::ensure_traces(req);
-    std::printf("%-28s %-7s %-10s %s\n", "trace", "cached", "img/s", "per-exit accuracy %  ->  directory");
+    std::printf("%-28s %-7s %-10s %s\n", "trace", "cached", "img/s",
+                "per-exit accuracy %  ->  directory");
     for (const auto& a : arts) {
       std::string acc;
       char buf[16];
@@ -49,8 +54,8 @@ Action add_trace_command(CLI::App& app, const GlobalOptions& g) {
         std::snprintf(buf, sizeof buf, "%5.1f ", v);
         acc += buf;
       }
-      std::printf("%-28s %-7s %-10.0f %s -> %s\n", a.name.c_str(), a.reused ? "yes" : "no", a.images_per_s,
-                  acc.c_str(), a.directory.string().c_str());
+      std::printf("%-28s %-7s %-10.0f %s -> %s\n", a.name.c_str(), a.reused ? "yes" : "no",
+                  a.images_per_s, acc.c_str(), a.directory.string().c_str());
     }
   };
 }

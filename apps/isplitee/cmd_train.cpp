@@ -1,4 +1,5 @@
-// `isplitee train`: joint multi-exit training (METHOD.md §6). Thin: parse, call train::train_model, print.
+// `isplitee train`: joint multi-exit training (METHOD.md §6). Thin: parse, call train::train_model,
+// print.
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -22,12 +23,16 @@ struct TrainOptions {
 
 Action add_train_command(CLI::App& app, const GlobalOptions& g) {
   auto o = std::make_shared<TrainOptions>();
-  auto* cmd = app.add_subcommand("train", "train the multi-exit network of a config (data, model, train sections)");
+  auto* cmd = app.add_subcommand(
+      "train", "train the multi-exit network of a config (data, model, train sections)");
   cmd->add_option("-c,--config", o->config, "experiment config (JSON)")->required();
-  cmd->add_option("--set", o->sets, "override a config value, e.g. --set train.epochs=3 (repeatable)");
+  cmd->add_option("--set", o->sets,
+                  "override a config value, e.g. --set train.epochs=3 (repeatable)");
   cmd->add_option("-o,--out", o->out,
-                  "output directory (default: <cache_dir>/models/<name>-<hash>, where `isplitee run` finds it)");
-  cmd->add_flag("--resume", o->resume, "continue an interrupted run in the output directory exactly");
+                  "output directory (default: <cache_dir>/models/<name>-<hash>, where `isplitee "
+                  "run` finds it)");
+  cmd->add_flag("--resume", o->resume,
+                "continue an interrupted run in the output directory exactly");
   cmd->add_flag("--force", o->force, "start over in a non-empty output directory");
   (void)g;
   return [o] {
@@ -39,9 +44,11 @@ Action add_train_command(CLI::App& app, const GlobalOptions& g) {
     job.force = o->force;
     const auto r = train::train_model(job);
     std::printf("trained %lld epochs in %.1f s%s; best epoch %lld (val loss %.4f)\n",
-                static_cast<long long>(r.epochs_run), r.seconds, r.stopped_early ? " (early stop)" : "",
-                static_cast<long long>(r.best_epoch), r.best_val_loss);
-    std::printf("%s", train::format_accuracy_table(r.exit_blocks, r.val_accuracy, r.test_accuracy).c_str());
+                static_cast<long long>(r.epochs_run), r.seconds,
+                r.stopped_early ? " (early stop)" : "", static_cast<long long>(r.best_epoch),
+                r.best_val_loss);
+    std::printf(
+        "%s", train::format_accuracy_table(r.exit_blocks, r.val_accuracy, r.test_accuracy).c_str());
     std::printf("best checkpoint: %s\nmetrics: %s\n", r.best_checkpoint.string().c_str(),
                 (r.output_dir / "metrics.jsonl").string().c_str());
   };

@@ -8,12 +8,12 @@
 #include <utility>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <c10/util/Exception.h>
-#include <opencv2/core/version.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <torch/version.h>
+#include <CLI/CLI.hpp>
+#include <opencv2/core/version.hpp>
 
 #include "commands.hpp"
 #include "isplitee/common/error.hpp"

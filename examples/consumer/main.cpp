@@ -35,8 +35,8 @@ int main() {
   const double r = cm.reward(0, /*c_arm=*/0.9, /*c_final=*/0.95);
   const bool ok = diff < 1e-5 && std::fabs(r - (0.9 - 0.1 * depths[0])) < 1e-12 &&
                   isplitee::policy::builtin_policies().find("i-splitee") != nullptr;
-  std::printf("isplitee %s: %lld exits, split parity %.2e, reward(arm 1) %.3f\n", isplitee::kVersion,
-              static_cast<long long>(k), diff, r);
+  std::printf("isplitee %s: %lld exits, split parity %.2e, reward(arm 1) %.3f\n",
+              isplitee::kVersion, static_cast<long long>(k), diff, r);
   if (!ok) return 1;
   std::printf("consumer ok\n");
   return 0;

@@ -75,8 +75,8 @@ void Progress::draw(bool final_line, const std::string& status) {
     const int filled = static_cast<int>(frac * kWidth + 0.5);
     std::string bar(static_cast<std::size_t>(filled), '#');
     bar.resize(kWidth, '.');
-    std::fprintf(stderr, "\r\033[K%s [%s] %3.0f%% %s %s%s", label_.c_str(), bar.c_str(),
-                 frac * 100, counters, status.c_str(), final_line ? "\n" : "");
+    std::fprintf(stderr, "\r\033[K%s [%s] %3.0f%% %s %s%s", label_.c_str(), bar.c_str(), frac * 100,
+                 counters, status.c_str(), final_line ? "\n" : "");
   } else {
     std::fprintf(stderr, "%s %3.0f%% %s %s\n", label_.c_str(), frac * 100, counters,
                  status.c_str());

@@ -114,8 +114,9 @@ void Document::apply_override(const std::string& assignment) {
     } else {
       if (cur->is_null()) *cur = nlohmann::json::object();
       if (!cur->is_object())
-        fail(ErrorCode::kUsage, "--set ", assignment, ": '", join({parts.begin(), parts.begin() + i}, "."),
-             "' is a ", type_name(*cur), ", not an object");
+        fail(ErrorCode::kUsage, "--set ", assignment, ": '",
+             join({parts.begin(), parts.begin() + i}, "."), "' is a ", type_name(*cur),
+             ", not an object");
       cur = &(*cur)[p];
     }
     if (last) *cur = value;
@@ -189,7 +190,8 @@ std::int64_t Node::integer(const std::string& key, std::int64_t def, std::int64_
   return v;
 }
 
-std::int64_t Node::integer_required(const std::string& key, std::int64_t lo, std::int64_t hi) const {
+std::int64_t Node::integer_required(const std::string& key, std::int64_t lo,
+                                    std::int64_t hi) const {
   if (!has(key))
     fail(key, "missing required key (an integer in [" + std::to_string(lo) + ", " +
                   std::to_string(hi) + "])");
@@ -245,8 +247,9 @@ std::vector<double> Node::numbers(const std::string& key, const std::vector<doub
   return out;
 }
 
-std::vector<std::int64_t> Node::integers(const std::string& key, const std::vector<std::int64_t>& def,
-                                         std::int64_t lo, std::int64_t hi) const {
+std::vector<std::int64_t> Node::integers(const std::string& key,
+                                         const std::vector<std::int64_t>& def, std::int64_t lo,
+                                         std::int64_t hi) const {
   const auto* j = find(key);
   if (!j) return def;
   if (!j->is_array()) {

@@ -25,21 +25,23 @@ BadImagePolicy bad_policy(const DatasetConfig& cfg) {
 
 std::string split_header(const DatasetConfig& cfg, std::size_t n) {
   std::ostringstream os;
-  os << "# isplitee split: dataset=" << cfg.name << " samples=" << n << " val_fraction=" << format_number(cfg.val_fraction)
+  os << "# isplitee split: dataset=" << cfg.name << " samples=" << n
+     << " val_fraction=" << format_number(cfg.val_fraction)
      << " test_fraction=" << format_number(cfg.test_fraction) << " split_seed=" << cfg.split_seed
      << " max_per_split=" << cfg.max_per_split;
   return os.str();
 }
 
 // Reads an index file written by write_index; checks that it was made with the same settings.
-std::vector<std::size_t> read_index(const fs::path& path, const std::string& header, std::size_t n) {
+std::vector<std::size_t> read_index(const fs::path& path, const std::string& header,
+                                    std::size_t n) {
   const std::string text = read_text_file(path);
   std::istringstream in(text);
   std::string first;
   std::getline(in, first);
   ISPLITEE_CHECK_CODE(first == header, ErrorCode::kData, path.string(),
-                      ": split index was made with other settings (line 1 is '", first, "', expected '", header,
-                      "'); delete it or use another data.index_dir");
+                      ": split index was made with other settings (line 1 is '", first,
+                      "', expected '", header, "'); delete it or use another data.index_dir");
   std::vector<std::size_t> idx;
   std::size_t line_no = 1;
   for (std::string line; std::getline(in, line);) {
@@ -52,8 +54,8 @@ std::vector<std::size_t> read_index(const fs::path& path, const std::string& hea
     } catch (const std::exception&) {
       pos = 0;
     }
-    ISPLITEE_CHECK_CODE(pos == line.size() && v < n, ErrorCode::kData, path.string(), ": line ", line_no, ": '",
-                        line, "' is not an index in 0..", n - 1);
+    ISPLITEE_CHECK_CODE(pos == line.size() && v < n, ErrorCode::kData, path.string(), ": line ",
+                        line_no, ": '", line, "' is not an index in 0..", n - 1);
     idx.push_back(static_cast<std::size_t>(v));
   }
   return idx;
@@ -62,7 +64,8 @@ std::vector<std::size_t> read_index(const fs::path& path, const std::string& hea
 }  // namespace
 
 const std::vector<std::string>& dataset_names() {
-  static const std::vector<std::string> n{"fashion-mnist", "mnist", "cifar10", "cifar100", "caltech256", "folder"};
+  static const std::vector<std::string> n{"fashion-mnist", "mnist",      "cifar10",
+                                          "cifar100",      "caltech256", "folder"};
   return n;
 }
 
@@ -86,7 +89,10 @@ Preprocess parse_preprocess(const config::Node& node) {
 }
 
 nlohmann::json to_json(const Preprocess& p) {
-  return nlohmann::json{{"resize", p.resize}, {"crop", p.crop}, {"channels", p.channels}, {"mean", p.mean},
+  return nlohmann::json{{"resize", p.resize},
+                        {"crop", p.crop},
+                        {"channels", p.channels},
+                        {"mean", p.mean},
                         {"std", p.std}};
 }
 
@@ -96,12 +102,14 @@ DatasetConfig parse_dataset_config(const config::Node& node) {
   c.root = node.string("root", "");
   c.val_fraction = node.number("val_fraction", c.val_fraction, 0.0, 0.9);
   c.test_fraction = node.number("test_fraction", c.test_fraction, 0.0, 0.9);
-  c.split_seed = static_cast<std::uint64_t>(node.integer("split_seed", 0, 0, std::numeric_limits<std::int64_t>::max()));
+  c.split_seed = static_cast<std::uint64_t>(
+      node.integer("split_seed", 0, 0, std::numeric_limits<std::int64_t>::max()));
   c.index_dir = node.string("index_dir", "");
   c.on_bad_image = node.choice("on_bad_image", c.on_bad_image, {"error", "skip"});
   c.max_per_split = node.integer("max_per_split", 0, 0, std::numeric_limits<std::int64_t>::max());
   c.preprocess = parse_preprocess(node.object("preprocess"));
-  if (c.name == "folder" && c.root.empty()) node.fail("root", "is required for the 'folder' dataset");
+  if (c.name == "folder" && c.root.empty())
+    node.fail("root", "is required for the 'folder' dataset");
   node.finish();
   return c;
 }
@@ -126,11 +134,13 @@ std::shared_ptr<Dataset> open_dataset(const DatasetConfig& cfg, bool train) {
   if (cfg.name == "cifar100") return read_cifar100(root, train);
   if (cfg.name == "caltech256") return read_caltech256(root, bad_policy(cfg));
   if (cfg.name == "folder") return read_image_folder(root, bad_policy(cfg));
-  fail(ErrorCode::kUsage, "data.name: unknown dataset '", cfg.name, "' (valid: ", join(dataset_names(), ", "), ")");
+  fail(ErrorCode::kUsage, "data.name: unknown dataset '", cfg.name,
+       "' (valid: ", join(dataset_names(), ", "), ")");
 }
 
 std::vector<std::size_t> split_indices(std::size_t n, const std::string& split, double val_fraction,
-                                       double test_fraction, bool official_test, std::uint64_t seed) {
+                                       double test_fraction, bool official_test,
+                                       std::uint64_t seed) {
   ISPLITEE_CHECK(split == "train" || split == "val" || split == "test", "split '", split,
                  "' is not one of train, val, test");
   std::vector<std::size_t> all(n);
@@ -146,7 +156,8 @@ std::vector<std::size_t> split_indices(std::size_t n, const std::string& split, 
   }
   const auto n_val = static_cast<std::size_t>(static_cast<double>(n - begin) * val_fraction);
   if (split == "val")
-    return {all.begin() + static_cast<std::ptrdiff_t>(begin), all.begin() + static_cast<std::ptrdiff_t>(begin + n_val)};
+    return {all.begin() + static_cast<std::ptrdiff_t>(begin),
+            all.begin() + static_cast<std::ptrdiff_t>(begin + n_val)};
   return {all.begin() + static_cast<std::ptrdiff_t>(begin + n_val), all.end()};
 }
 
@@ -161,7 +172,8 @@ std::shared_ptr<Dataset> open_split(const DatasetConfig& cfg, const std::string&
   fs::path index_path;
   const std::string header = split_header(cfg, n);
   if (!cfg.index_dir.empty()) {
-    index_path = fs::path(cfg.index_dir) / (cfg.name + "-seed" + std::to_string(cfg.split_seed) + "-" + split + ".idx");
+    index_path = fs::path(cfg.index_dir) /
+                 (cfg.name + "-seed" + std::to_string(cfg.split_seed) + "-" + split + ".idx");
     if (fs::exists(index_path)) idx = read_index(index_path, header, n);
   }
   if (idx.empty()) {
@@ -175,8 +187,9 @@ std::shared_ptr<Dataset> open_split(const DatasetConfig& cfg, const std::string&
       write_text_atomic(index_path, os.str());
     }
   }
-  ISPLITEE_CHECK_CODE(!idx.empty(), ErrorCode::kData, cfg.name, ": split '", split, "' is empty (", n,
-                      " samples, val_fraction ", cfg.val_fraction, ", test_fraction ", cfg.test_fraction, ")");
+  ISPLITEE_CHECK_CODE(!idx.empty(), ErrorCode::kData, cfg.name, ": split '", split, "' is empty (",
+                      n, " samples, val_fraction ", cfg.val_fraction, ", test_fraction ",
+                      cfg.test_fraction, ")");
   return std::make_shared<Subset>(base, std::move(idx), cfg.name + "/" + split);
 }
 

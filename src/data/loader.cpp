@@ -7,23 +7,25 @@
 #include <future>
 #include <thread>
 
-#include <opencv2/imgproc.hpp>
 #include <torch/torch.h>
+#include <opencv2/imgproc.hpp>
 
 #include "isplitee/common/error.hpp"
 
 namespace isplitee::data {
 namespace {
 
-double pick(const std::vector<double>& v, int c) { return v.size() == 1 ? v[0] : v[static_cast<std::size_t>(c)]; }
+double pick(const std::vector<double>& v, int c) {
+  return v.size() == 1 ? v[0] : v[static_cast<std::size_t>(c)];
+}
 
 // Writes one preprocessed uint8 image into a C×H×W float slot, normalised.
 void fill_chw(const cv::Mat& img, const Preprocess& p, float* dst) {
   const int C = img.channels(), H = img.rows, W = img.cols;
   ISPLITEE_CHECK(p.mean.size() == 1 || static_cast<int>(p.mean.size()) == C, "preprocess.mean has ",
                  p.mean.size(), " values but images have ", C, " channels (give 1 or ", C, ")");
-  ISPLITEE_CHECK(p.std.size() == 1 || static_cast<int>(p.std.size()) == C, "preprocess.std has ", p.std.size(),
-                 " values but images have ", C, " channels (give 1 or ", C, ")");
+  ISPLITEE_CHECK(p.std.size() == 1 || static_cast<int>(p.std.size()) == C, "preprocess.std has ",
+                 p.std.size(), " values but images have ", C, " channels (give 1 or ", C, ")");
   for (int c = 0; c < C; ++c) {
     const float scale = static_cast<float>(1.0 / (255.0 * pick(p.std, c)));
     const float shift = static_cast<float>(pick(p.mean, c) / pick(p.std, c));
@@ -38,8 +40,9 @@ void fill_chw(const cv::Mat& img, const Preprocess& p, float* dst) {
 }  // namespace
 
 cv::Mat preprocess_image(const cv::Mat& img, const Preprocess& p) {
-  ISPLITEE_CHECK(!img.empty() && img.depth() == CV_8U && (img.channels() == 1 || img.channels() == 3),
-                 "preprocess: expects a uint8 image with 1 or 3 channels (got type ", img.type(), ")");
+  ISPLITEE_CHECK(
+      !img.empty() && img.depth() == CV_8U && (img.channels() == 1 || img.channels() == 3),
+      "preprocess: expects a uint8 image with 1 or 3 channels (got type ", img.type(), ")");
   cv::Mat out = img;
   if (p.channels == 3 && out.channels() == 1) cv::cvtColor(out, out, cv::COLOR_GRAY2RGB);
   if (p.channels == 1 && out.channels() == 3) cv::cvtColor(out, out, cv::COLOR_RGB2GRAY);
@@ -56,8 +59,9 @@ cv::Mat preprocess_image(const cv::Mat& img, const Preprocess& p) {
     }
   }
   if (p.crop > 0) {
-    ISPLITEE_CHECK(p.crop <= out.rows && p.crop <= out.cols, "preprocess.crop ", p.crop, " is larger than the ",
-                   out.cols, "x", out.rows, " image (after resize); set preprocess.resize >= crop");
+    ISPLITEE_CHECK(p.crop <= out.rows && p.crop <= out.cols, "preprocess.crop ", p.crop,
+                   " is larger than the ", out.cols, "x", out.rows,
+                   " image (after resize); set preprocess.resize >= crop");
     // torchvision CenterCrop: top = round((H − crop) / 2).
     const int top = static_cast<int>(std::lround((out.rows - p.crop) / 2.0));
     const int left = static_cast<int>(std::lround((out.cols - p.crop) / 2.0));
@@ -83,7 +87,8 @@ Batch load_batch(const Dataset& ds, const std::vector<std::size_t>& indices, con
     if (transform) m = transform(m, indices[i]);
     imgs[i] = preprocess_image(m, p);
   };
-  int nw = workers > 0 ? workers : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int nw =
+      workers > 0 ? workers : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   nw = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(nw), n));
   if (nw <= 1) {
     for (std::size_t i = 0; i < n; ++i) work(i);
@@ -93,7 +98,9 @@ Batch load_batch(const Dataset& ds, const std::vector<std::size_t>& indices, con
     for (int w = 0; w < nw; ++w)
       threads.emplace_back([&, w] {
         try {
-          for (std::size_t i = static_cast<std::size_t>(w); i < n; i += static_cast<std::size_t>(nw)) work(i);
+          for (std::size_t i = static_cast<std::size_t>(w); i < n;
+               i += static_cast<std::size_t>(nw))
+            work(i);
         } catch (...) {
           errors[static_cast<std::size_t>(w)] = std::current_exception();
         }
@@ -104,13 +111,15 @@ Batch load_batch(const Dataset& ds, const std::vector<std::size_t>& indices, con
   }
   const cv::Mat& first = imgs[0];
   for (std::size_t i = 1; i < n; ++i)
-    ISPLITEE_CHECK_CODE(imgs[i].size() == first.size() && imgs[i].channels() == first.channels(), ErrorCode::kData,
-                        ds.name(), ": sample ", indices[i], " is ", imgs[i].cols, "x", imgs[i].rows, "x",
-                        imgs[i].channels(), " after preprocessing but sample ", indices[0], " is ", first.cols, "x",
+    ISPLITEE_CHECK_CODE(imgs[i].size() == first.size() && imgs[i].channels() == first.channels(),
+                        ErrorCode::kData, ds.name(), ": sample ", indices[i], " is ", imgs[i].cols,
+                        "x", imgs[i].rows, "x", imgs[i].channels(),
+                        " after preprocessing but sample ", indices[0], " is ", first.cols, "x",
                         first.rows, "x", first.channels(), "; set data.preprocess.resize/crop");
   Batch b;
   b.indices = indices;
-  b.images = torch::empty({static_cast<long>(n), first.channels(), first.rows, first.cols}, torch::kFloat32);
+  b.images = torch::empty({static_cast<long>(n), first.channels(), first.rows, first.cols},
+                          torch::kFloat32);
   b.labels = torch::empty({static_cast<long>(n)}, torch::kInt64);
   b.sample_ids = torch::empty({static_cast<long>(n)}, torch::kInt64);
   const std::size_t stride = static_cast<std::size_t>(first.channels()) * first.rows * first.cols;
@@ -146,8 +155,9 @@ struct BatchLoader::State {
   }
 };
 
-BatchLoader::BatchLoader(std::shared_ptr<const Dataset> ds, std::vector<std::size_t> order, std::size_t batch_size,
-                         Preprocess p, SampleTransform transform, int workers)
+BatchLoader::BatchLoader(std::shared_ptr<const Dataset> ds, std::vector<std::size_t> order,
+                         std::size_t batch_size, Preprocess p, SampleTransform transform,
+                         int workers)
     : state_(std::make_unique<State>()) {
   ISPLITEE_CHECK(ds != nullptr, "BatchLoader: null dataset");
   ISPLITEE_CHECK(batch_size > 0, "BatchLoader: batch size must be at least 1");
@@ -181,14 +191,17 @@ bool BatchLoader::next(Batch& out) {
 }
 
 cv::Mat random_crop(const cv::Mat& img, int size, int padding, Rng& rng) {
-  ISPLITEE_CHECK(size > 0 && padding >= 0, "random_crop: size ", size, " must be > 0 and padding ", padding,
-                 " >= 0");
+  ISPLITEE_CHECK(size > 0 && padding >= 0, "random_crop: size ", size, " must be > 0 and padding ",
+                 padding, " >= 0");
   cv::Mat padded;
-  cv::copyMakeBorder(img, padded, padding, padding, padding, padding, cv::BORDER_CONSTANT, cv::Scalar::all(0));
-  ISPLITEE_CHECK(size <= padded.rows && size <= padded.cols, "random_crop: crop ", size, " exceeds the padded ",
-                 padded.cols, "x", padded.rows, " image");
-  const int y = static_cast<int>(rng.uniform_int(static_cast<std::uint64_t>(padded.rows - size + 1)));
-  const int x = static_cast<int>(rng.uniform_int(static_cast<std::uint64_t>(padded.cols - size + 1)));
+  cv::copyMakeBorder(img, padded, padding, padding, padding, padding, cv::BORDER_CONSTANT,
+                     cv::Scalar::all(0));
+  ISPLITEE_CHECK(size <= padded.rows && size <= padded.cols, "random_crop: crop ", size,
+                 " exceeds the padded ", padded.cols, "x", padded.rows, " image");
+  const int y =
+      static_cast<int>(rng.uniform_int(static_cast<std::uint64_t>(padded.rows - size + 1)));
+  const int x =
+      static_cast<int>(rng.uniform_int(static_cast<std::uint64_t>(padded.cols - size + 1)));
   return padded(cv::Rect(x, y, size, size)).clone();
 }
 

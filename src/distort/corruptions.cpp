@@ -101,11 +101,13 @@ cv::Mat to_u8(const cv::Mat& f) {
 cv::Mat folded_gaussian_matrix(int n, double sigma, int radius, int border) {
   std::vector<double> w(static_cast<std::size_t>(2 * radius + 1));
   double z = 0;
-  for (int t = -radius; t <= radius; ++t) z += w[static_cast<std::size_t>(t + radius)] = std::exp(-(t * t) / (2 * sigma * sigma));
+  for (int t = -radius; t <= radius; ++t)
+    z += w[static_cast<std::size_t>(t + radius)] = std::exp(-(t * t) / (2 * sigma * sigma));
   cv::Mat m = cv::Mat::zeros(n, n, CV_64F);
   for (int i = 0; i < n; ++i)
     for (int t = -radius; t <= radius; ++t)
-      m.at<double>(i, cv::borderInterpolate(i + t, n, border)) += w[static_cast<std::size_t>(t + radius)] / z;
+      m.at<double>(i, cv::borderInterpolate(i + t, n, border)) +=
+          w[static_cast<std::size_t>(t + radius)] / z;
   cv::Mat m32;
   m.convertTo(m32, CV_32F);
   return m32;
@@ -164,7 +166,8 @@ cv::Mat motion_blur_kernel_apply(const cv::Mat& f, double radius, double sigma, 
     const int dx = -static_cast<int>(std::ceil(i * px / hyp - 0.5));
     if (std::abs(dy) >= f.rows || std::abs(dx) >= f.cols) break;
     // shifted(y, x) = src(y − dy, x − dx)
-    cv::scaleAdd(padded(cv::Rect(width - dx, width - dy, f.cols, f.rows)), k[static_cast<std::size_t>(i)] / z, out, out);
+    cv::scaleAdd(padded(cv::Rect(width - dx, width - dy, f.cols, f.rows)),
+                 k[static_cast<std::size_t>(i)] / z, out, out);
   }
   return out;
 }
@@ -193,10 +196,12 @@ cv::Mat plasma_fractal(int mapsize, double wibble_decay, Rng& rng) {
     for (int r = 0; r < n; r += step)
       for (int c = 0; c < n; c += step) {
         // top edge midpoint (r, c + half)
-        const double top = at(r, c) + at(r, c + step) + at(r + half, c + half) + at(r - half, c + half);
+        const double top =
+            at(r, c) + at(r, c + step) + at(r + half, c + half) + at(r - half, c + half);
         at(r, c + half) = top / 4 + wibble * rng.uniform(-wibble, wibble);
         // left edge midpoint (r + half, c)
-        const double left = at(r, c) + at(r + step, c) + at(r + half, c + half) + at(r + half, c - half);
+        const double left =
+            at(r, c) + at(r + step, c) + at(r + half, c + half) + at(r + half, c - half);
         at(r + half, c) = left / 4 + wibble * rng.uniform(-wibble, wibble);
       }
     wibble /= wibble_decay;
@@ -206,7 +211,8 @@ cv::Mat plasma_fractal(int mapsize, double wibble_decay, Rng& rng) {
   cv::Mat out(n, n, CV_32F);
   for (int r = 0; r < n; ++r)
     for (int c = 0; c < n; ++c)
-      out.at<float>(r, c) = static_cast<float>((m[static_cast<std::size_t>(r) * n + c] - lo) / range);
+      out.at<float>(r, c) =
+          static_cast<float>((m[static_cast<std::size_t>(r) * n + c] - lo) / range);
   return out;
 }
 
@@ -286,7 +292,8 @@ cv::Mat gaussian_noise(const cv::Mat& x, double sigma, Rng& rng) {
 
 cv::Mat shot_noise(const cv::Mat& x, double photons, Rng& rng) {
   return per_element(x, [&](float v) {
-    return static_cast<float>(static_cast<double>(rng.poisson(std::max(0.0, v * photons))) / photons);
+    return static_cast<float>(static_cast<double>(rng.poisson(std::max(0.0, v * photons))) /
+                              photons);
   });
 }
 
@@ -373,7 +380,8 @@ cv::Mat snow(const cv::Mat& x, const std::vector<double>& c, Rng& rng) {
   // c = (mean, std, zoom, threshold, blur radius, blur sigma, blend)
   cv::Mat layer(x.rows, x.cols, CV_32F);
   for (int r = 0; r < layer.rows; ++r)
-    for (int q = 0; q < layer.cols; ++q) layer.at<float>(r, q) = static_cast<float>(rng.normal(c[0], c[1]));
+    for (int q = 0; q < layer.cols; ++q)
+      layer.at<float>(r, q) = static_cast<float>(rng.normal(c[0], c[1]));
   layer = clipped_zoom(layer, c[2]);
   cv::threshold(layer, layer, c[3], 0, cv::THRESH_TOZERO);  // keep values > thr, zero the rest
   layer = cv::min(cv::max(layer, 0.0), 1.0);
@@ -471,7 +479,8 @@ cv::Mat elastic_transform(const cv::Mat& x, double alpha, double sigma, double j
   const int H = x.rows, W = x.cols;
   const cv::Point2f center(static_cast<float>(H / 2), static_cast<float>(W / 2));
   const float sq = static_cast<float>(std::min(H, W) / 3);
-  cv::Point2f p1[3] = {center + cv::Point2f(sq, sq), {center.x + sq, center.y - sq}, center - cv::Point2f(sq, sq)};
+  cv::Point2f p1[3] = {
+      center + cv::Point2f(sq, sq), {center.x + sq, center.y - sq}, center - cv::Point2f(sq, sq)};
   cv::Point2f p2[3];
   for (int i = 0; i < 3; ++i)
     p2[i] = p1[i] + cv::Point2f(static_cast<float>(rng.uniform(-jitter, jitter)),
@@ -507,14 +516,16 @@ cv::Mat spatter(const cv::Mat& x, const std::vector<double>& c, Rng& rng) {
   // c = (mean, std, blur sigma, threshold, intensity, mode) — mode 0 water, 1 mud.
   cv::Mat liquid(x.rows, x.cols, CV_32F);
   for (int r = 0; r < liquid.rows; ++r)
-    for (int q = 0; q < liquid.cols; ++q) liquid.at<float>(r, q) = static_cast<float>(rng.normal(c[0], c[1]));
+    for (int q = 0; q < liquid.cols; ++q)
+      liquid.at<float>(r, q) = static_cast<float>(rng.normal(c[0], c[1]));
   liquid = gaussian_sk(liquid, c[2], cv::BORDER_REPLICATE);
   cv::threshold(liquid, liquid, c[3], 0, cv::THRESH_TOZERO);
   cv::Mat rgb = x;
   if (x.channels() == 1) cv::cvtColor(x, rgb, cv::COLOR_GRAY2RGB);
   cv::Mat out;
   if (c[5] == 0) {
-    // Water: drop outlines from Canny edges and a distance transform, embossed, tinted pale turquoise.
+    // Water: drop outlines from Canny edges and a distance transform, embossed, tinted pale
+    // turquoise.
     cv::Mat l8;
     liquid.convertTo(l8, CV_8U, 255.0);
     cv::Mat edges;

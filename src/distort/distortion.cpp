@@ -23,7 +23,8 @@ struct Context {
   std::map<std::string, std::string> choices;  // string parameters (units, kernel)
 };
 
-using Kernel = std::function<cv::Mat(const cv::Mat& x, const Values& v, const Context& ctx, Rng& rng)>;
+using Kernel =
+    std::function<cv::Mat(const cv::Mat& x, const Values& v, const Context& ctx, Rng& rng)>;
 
 /// One registry entry: metadata, the three constant tables (32, 64, 224 px) and the kernel.
 struct Def {
@@ -47,7 +48,8 @@ ParamInfo opt(ParamInfo p) {
   return p;
 }
 
-ParamInfo choice(std::string name, std::vector<std::string> choices, std::string desc, bool required) {
+ParamInfo choice(std::string name, std::vector<std::string> choices, std::string desc,
+                 bool required) {
   ParamInfo p;
   p.name = std::move(name);
   p.choices = std::move(choices);
@@ -68,8 +70,8 @@ Table scalars(std::initializer_list<double> v) {
 std::vector<Def> make_defs() {
   using namespace detail;
   std::vector<Def> d;
-  auto add = [&](std::string name, std::string group, std::string desc, std::vector<ParamInfo> params,
-                 std::array<Table, 3> tables, Kernel k) {
+  auto add = [&](std::string name, std::string group, std::string desc,
+                 std::vector<ParamInfo> params, std::array<Table, 3> tables, Kernel k) {
     Def def;
     def.info.name = std::move(name);
     def.info.group = std::move(group);
@@ -95,22 +97,31 @@ std::vector<Def> make_defs() {
       });
   add("shot_noise", "noise", "Poisson photon noise Poisson(x*photons)/photons",
       {num("photons", "photons at white", 0.1, 1e6, "photon count of a white pixel")},
-      {scalars({500, 250, 100, 75, 50}), scalars({250, 100, 50, 30, 15}), scalars({60, 25, 12, 5, 3})},
-      [](const cv::Mat& x, const Values& v, const Context&, Rng& rng) { return shot_noise(x, v[0], rng); });
+      {scalars({500, 250, 100, 75, 50}), scalars({250, 100, 50, 30, 15}),
+       scalars({60, 25, 12, 5, 3})},
+      [](const cv::Mat& x, const Values& v, const Context&, Rng& rng) {
+        return shot_noise(x, v[0], rng);
+      });
   add("impulse_noise", "noise", "salt-and-pepper noise, each channel element independently",
       {num("amount", "fraction", 0, 1, "probability that an element flips to 0 or 1")},
       {scalars({.01, .02, .03, .05, .07}), scalars({.01, .02, .05, .08, .14}),
        scalars({.03, .06, .09, .17, .27})},
-      [](const cv::Mat& x, const Values& v, const Context&, Rng& rng) { return impulse_noise(x, v[0], rng); });
+      [](const cv::Mat& x, const Values& v, const Context&, Rng& rng) {
+        return impulse_noise(x, v[0], rng);
+      });
   // --- blur ---
   add("defocus_blur", "blur", "anti-aliased disk (defocus) blur",
-      {num("radius", "pixels", 0, 64, "disk radius"), num("alias_sigma", "pixels", 0, 10, "anti-alias Gaussian sigma")},
+      {num("radius", "pixels", 0, 64, "disk radius"),
+       num("alias_sigma", "pixels", 0, 10, "anti-alias Gaussian sigma")},
       {rows({{.3, .4}, {.4, .5}, {.5, .6}, {1, .2}, {1.5, .1}}),
        rows({{.5, .6}, {1, .1}, {1.5, .1}, {2.5, .01}, {3, .1}}),
        rows({{3, .1}, {4, .5}, {6, .5}, {8, .5}, {10, .5}})},
-      [](const cv::Mat& x, const Values& v, const Context&, Rng&) { return defocus_blur(x, v[0], v[1]); });
+      [](const cv::Mat& x, const Values& v, const Context&, Rng&) {
+        return defocus_blur(x, v[0], v[1]);
+      });
   add("glass_blur", "blur", "Gaussian blur, local pixel shuffling, Gaussian blur again",
-      {num("sigma", "pixels", 0, 20, "blur sigma"), num("max_delta", "pixels", 1, 16, "shuffle distance"),
+      {num("sigma", "pixels", 0, 20, "blur sigma"),
+       num("max_delta", "pixels", 1, 16, "shuffle distance"),
        num("iterations", "count", 1, 10, "shuffle sweeps")},
       {rows({{.05, 1, 1}, {.25, 1, 1}, {.4, 1, 1}, {.25, 1, 2}, {.4, 1, 2}}),
        rows({{.1, 1, 1}, {.5, 1, 1}, {.6, 1, 2}, {.7, 2, 1}, {.9, 2, 2}}),
@@ -118,33 +129,55 @@ std::vector<Def> make_defs() {
       [](const cv::Mat& x, const Values& v, const Context&, Rng& rng) {
         return glass_blur(x, v[0], static_cast<int>(v[1]), static_cast<int>(v[2]), rng);
       });
-  add("motion_blur", "blur", "one-sided Gaussian motion blur at a random angle in [-45, 45) degrees",
-      {num("radius", "pixels", 0, 64, "kernel radius (width 2r+1)"), num("sigma", "pixels", 0.01, 64, "Gaussian sigma")},
-      {rows({{6, 1}, {6, 1.5}, {6, 2}, {8, 2}, {9, 2.5}}), rows({{10, 1}, {10, 1.5}, {10, 2}, {10, 2.5}, {12, 3}}),
+  add("motion_blur", "blur",
+      "one-sided Gaussian motion blur at a random angle in [-45, 45) degrees",
+      {num("radius", "pixels", 0, 64, "kernel radius (width 2r+1)"),
+       num("sigma", "pixels", 0.01, 64, "Gaussian sigma")},
+      {rows({{6, 1}, {6, 1.5}, {6, 2}, {8, 2}, {9, 2.5}}),
+       rows({{10, 1}, {10, 1.5}, {10, 2}, {10, 2.5}, {12, 3}}),
        rows({{10, 3}, {15, 5}, {15, 8}, {15, 12}, {20, 15}})},
-      [](const cv::Mat& x, const Values& v, const Context&, Rng& rng) { return motion_blur(x, v[0], v[1], rng); });
+      [](const cv::Mat& x, const Values& v, const Context&, Rng& rng) {
+        return motion_blur(x, v[0], v[1], rng);
+      });
   add("zoom_blur", "blur", "mean of the image zoomed by arange(1, end, step)",
-      {num("end", "zoom factor", 1, 3, "largest zoom (exclusive)"), num("step", "zoom factor", 0.001, 1, "zoom step")},
+      {num("end", "zoom factor", 1, 3, "largest zoom (exclusive)"),
+       num("step", "zoom factor", 0.001, 1, "zoom step")},
       {rows({{1.06, .01}, {1.11, .01}, {1.16, .01}, {1.21, .01}, {1.26, .01}}),
        rows({{1.06, .01}, {1.11, .01}, {1.16, .01}, {1.21, .01}, {1.26, .01}}),
        rows({{1.11, .01}, {1.16, .01}, {1.21, .02}, {1.26, .02}, {1.31, .03}})},
-      [](const cv::Mat& x, const Values& v, const Context&, Rng&) { return zoom_blur(x, v[0], v[1]); });
+      [](const cv::Mat& x, const Values& v, const Context&, Rng&) {
+        return zoom_blur(x, v[0], v[1]);
+      });
   // --- weather ---
-  add("snow", "weather", "zoomed Gaussian snow layer, motion-blurred (own kernel), over a brightened image",
+  add("snow", "weather",
+      "zoomed Gaussian snow layer, motion-blurred (own kernel), over a brightened image",
       {num("mean", "[0,1]", 0, 1, "snow layer mean"), num("std", "[0,1]", 0, 1, "snow layer std"),
-       num("zoom", "factor", 1, 10, "layer zoom"), num("threshold", "[0,1]", 0, 1, "flake threshold"),
-       num("blur_radius", "pixels", 0, 64, "motion blur radius"), num("blur_sigma", "pixels", 0.01, 64, "motion blur sigma"),
+       num("zoom", "factor", 1, 10, "layer zoom"),
+       num("threshold", "[0,1]", 0, 1, "flake threshold"),
+       num("blur_radius", "pixels", 0, 64, "motion blur radius"),
+       num("blur_sigma", "pixels", 0.01, 64, "motion blur sigma"),
        num("blend", "fraction", 0, 1, "weight of the original image")},
-      {rows({{.1, .2, 1, .6, 8, 3, .95}, {.1, .2, 1, .5, 10, 4, .9}, {.15, .3, 1.75, .55, 10, 4, .9},
-             {.25, .3, 2.25, .6, 12, 6, .85}, {.3, .3, 1.25, .65, 14, 12, .8}}),
-       rows({{.1, .2, 1, .6, 8, 3, .8}, {.1, .2, 1, .5, 10, 4, .8}, {.15, .3, 1.75, .55, 10, 4, .7},
-             {.25, .3, 2.25, .6, 12, 6, .65}, {.3, .3, 1.25, .65, 14, 12, .6}}),
-       rows({{.1, .3, 3, .5, 10, 4, .8}, {.2, .3, 2, .5, 12, 4, .7}, {.55, .3, 4, .9, 12, 8, .7},
-             {.55, .3, 4.5, .85, 12, 8, .65}, {.55, .3, 2.5, .85, 12, 12, .55}})},
+      {rows({{.1, .2, 1, .6, 8, 3, .95},
+             {.1, .2, 1, .5, 10, 4, .9},
+             {.15, .3, 1.75, .55, 10, 4, .9},
+             {.25, .3, 2.25, .6, 12, 6, .85},
+             {.3, .3, 1.25, .65, 14, 12, .8}}),
+       rows({{.1, .2, 1, .6, 8, 3, .8},
+             {.1, .2, 1, .5, 10, 4, .8},
+             {.15, .3, 1.75, .55, 10, 4, .7},
+             {.25, .3, 2.25, .6, 12, 6, .65},
+             {.3, .3, 1.25, .65, 14, 12, .6}}),
+       rows({{.1, .3, 3, .5, 10, 4, .8},
+             {.2, .3, 2, .5, 12, 4, .7},
+             {.55, .3, 4, .9, 12, 8, .7},
+             {.55, .3, 4.5, .85, 12, 8, .65},
+             {.55, .3, 2.5, .85, 12, 12, .55}})},
       [](const cv::Mat& x, const Values& v, const Context&, Rng& rng) { return snow(x, v, rng); });
   add("frost", "weather", "blend with a procedurally generated frost texture (see docs)",
-      {num("image_weight", "fraction", 0, 2, "weight of the image"), num("frost_weight", "fraction", 0, 2, "weight of the frost"),
-       opt(num("texture_scale", "factor", 0.05, 4, "frost feature scale (0.2 at 32 px, 0.3 at 64 px, 1 at 224 px)"))},
+      {num("image_weight", "fraction", 0, 2, "weight of the image"),
+       num("frost_weight", "fraction", 0, 2, "weight of the frost"),
+       opt(num("texture_scale", "factor", 0.05, 4,
+               "frost feature scale (0.2 at 32 px, 0.3 at 64 px, 1 at 224 px)"))},
       {rows({{1, .2, .2}, {1, .3, .2}, {.9, .4, .2}, {.85, .4, .2}, {.75, .45, .2}}),
        rows({{1, .3, .3}, {.9, .4, .3}, {.8, .45, .3}, {.75, .5, .3}, {.7, .55, .3}}),
        rows({{1, .4, 1}, {.8, .6, 1}, {.7, .7, 1}, {.65, .7, 1}, {.6, .75, 1}})},
@@ -152,8 +185,10 @@ std::vector<Def> make_defs() {
         return frost(x, v[0], v[1], v.size() > 2 ? v[2] : 1.0, rng);
       });
   add("fog", "weather", "diamond-square plasma fog",
-      {num("amplitude", "[0,1]", 0, 10, "fog amplitude"), num("decay", "factor", 1, 10, "wibble decay per octave")},
-      {rows({{.2, 3}, {.5, 3}, {.75, 2.5}, {1, 2}, {1.5, 1.75}}), rows({{.4, 3}, {.7, 3}, {1, 2.5}, {1.5, 2}, {2, 1.75}}),
+      {num("amplitude", "[0,1]", 0, 10, "fog amplitude"),
+       num("decay", "factor", 1, 10, "wibble decay per octave")},
+      {rows({{.2, 3}, {.5, 3}, {.75, 2.5}, {1, 2}, {1.5, 1.75}}),
+       rows({{.4, 3}, {.7, 3}, {1, 2.5}, {1.5, 2}, {2, 1.75}}),
        rows({{1.5, 2}, {2, 2}, {2.5, 1.7}, {2.5, 1.5}, {3, 1.4}})},
       [](const cv::Mat& x, const Values& v, const Context& c, Rng& rng) {
         int map = c.preset == 224 ? 256 : c.preset;
@@ -162,18 +197,22 @@ std::vector<Def> make_defs() {
       });
   add("brightness", "weather", "adds delta to the HSV value channel",
       {num("delta", "[0,1]", -1, 1, "value shift")},
-      {scalars({.05, .1, .15, .2, .3}), scalars({.1, .2, .3, .4, .5}), scalars({.1, .2, .3, .4, .5})},
+      {scalars({.05, .1, .15, .2, .3}), scalars({.1, .2, .3, .4, .5}),
+       scalars({.1, .2, .3, .4, .5})},
       [](const cv::Mat& x, const Values& v, const Context&, Rng&) { return brightness(x, v[0]); });
   // --- digital ---
   add("contrast", "digital", "scales the distance from the per-channel mean",
       {num("factor", "factor", 0, 10, "contrast factor")},
-      {scalars({.75, .5, .4, .3, .15}), scalars({.4, .3, .2, .1, .05}), scalars({.4, .3, .2, .1, .05})},
+      {scalars({.75, .5, .4, .3, .15}), scalars({.4, .3, .2, .1, .05}),
+       scalars({.4, .3, .2, .1, .05})},
       [](const cv::Mat& x, const Values& v, const Context&, Rng&) { return contrast(x, v[0]); });
-  add("elastic_transform", "digital", "random affine jitter plus a smooth random displacement field",
-      {num("alpha", "pixels", 0, 10000, "displacement scale"), num("sigma", "pixels", 0, 1000, "field smoothness"),
+  add("elastic_transform", "digital",
+      "random affine jitter plus a smooth random displacement field",
+      {num("alpha", "pixels", 0, 10000, "displacement scale"),
+       num("sigma", "pixels", 0, 1000, "field smoothness"),
        num("jitter", "pixels", 0, 1000, "affine corner jitter")},
-      // Table values are fractions of IMSIZE (32, 64, and 244 — sic — for the 224-px table); they are
-      // multiplied by IMSIZE × (image side / preset side) when the distortion is built.
+      // Table values are fractions of IMSIZE (32, 64, and 244 — sic — for the 224-px table); they
+      // are multiplied by IMSIZE × (image side / preset side) when the distortion is built.
       {rows({{0, 0, .08}, {.05, .2, .07}, {.08, .06, .06}, {.1, .04, .05}, {.1, .03, .03}}),
        rows({{0, 0, .08}, {.05, .3, .06}, {.1, .08, .06}, {.1, .03, .03}, {.16, .03, .02}}),
        rows({{2, .7, .1}, {2, .08, .2}, {.05, .01, .02}, {.07, .01, .02}, {.12, .01, .02}})},
@@ -182,8 +221,11 @@ std::vector<Def> make_defs() {
       });
   add("pixelate", "digital", "BOX down-scale by factor and BOX up-scale (PIL conventions)",
       {num("factor", "fraction", 0.01, 1, "down-scale factor")},
-      {scalars({.95, .9, .85, .75, .65}), scalars({.9, .8, .7, .6, .5}), scalars({.6, .5, .4, .3, .25})},
-      [](const cv::Mat& x, const Values& v, const Context&, Rng&) { return pixelate(x, v[0], false); });
+      {scalars({.95, .9, .85, .75, .65}), scalars({.9, .8, .7, .6, .5}),
+       scalars({.6, .5, .4, .3, .25})},
+      [](const cv::Mat& x, const Values& v, const Context&, Rng&) {
+        return pixelate(x, v[0], false);
+      });
   add("jpeg_compression", "digital", "JPEG round trip at a quality (libjpeg via OpenCV)",
       {num("quality", "JPEG quality", 1, 100, "encoder quality")},
       {scalars({80, 65, 58, 50, 40}), scalars({65, 58, 50, 40, 25}), scalars({25, 18, 15, 10, 7})},
@@ -193,10 +235,14 @@ std::vector<Def> make_defs() {
   // --- extra (validation) corruptions ---
   add("speckle_noise", "extra", "multiplicative noise x + x*N(0, sigma)",
       {num("sigma", "[0,1]", 0, 10, "noise standard deviation")},
-      {scalars({.06, .1, .12, .16, .2}), scalars({.15, .2, .25, .3, .35}), scalars({.15, .2, .35, .45, .6})},
-      [](const cv::Mat& x, const Values& v, const Context&, Rng& rng) { return speckle_noise(x, v[0], rng); });
+      {scalars({.06, .1, .12, .16, .2}), scalars({.15, .2, .25, .3, .35}),
+       scalars({.15, .2, .35, .45, .6})},
+      [](const cv::Mat& x, const Values& v, const Context&, Rng& rng) {
+        return speckle_noise(x, v[0], rng);
+      });
   add("gaussian_blur", "extra",
-      "Gaussian blur, sigma in pixels; kernel skimage (radius floor(4 sigma + 0.5), replicate borders) "
+      "Gaussian blur, sigma in pixels; kernel skimage (radius floor(4 sigma + 0.5), replicate "
+      "borders) "
       "or adaee (size 4 sigma + 1 for sigma >= 1, else 5; reflect-101 borders)",
       {num("sigma", "pixels", 0.01, 100, "blur sigma"),
        choice("kernel", {"skimage", "adaee"}, "kernel size rule (default skimage)", false)},
@@ -207,21 +253,39 @@ std::vector<Def> make_defs() {
         return gaussian_blur(x, v[0]);
       });
   add("spatter", "extra", "water drops (mode 0) or mud (mode 1) spattered on the lens",
-      {num("mean", "[0,1]", 0, 1, "liquid layer mean"), num("std", "[0,1]", 0, 1, "liquid layer std"),
-       num("blur_sigma", "pixels", 0, 50, "liquid blur sigma"), num("threshold", "[0,1]", 0, 1, "liquid threshold"),
-       num("intensity", "factor", 0, 50, "water tint strength / mud blur sigma"), num("mode", "0 water, 1 mud", 0, 1, "mode")},
-      {rows({{.62, .1, .7, .7, .5, 0}, {.65, .1, .8, .7, .5, 0}, {.65, .3, 1, .69, .5, 0},
-             {.65, .1, .7, .69, .6, 1}, {.65, .1, .5, .68, .6, 1}}),
-       rows({{.62, .1, .7, .7, .6, 0}, {.65, .1, .8, .7, .6, 0}, {.65, .3, 1, .69, .6, 0},
-             {.65, .1, .7, .68, .6, 1}, {.65, .1, .5, .67, .6, 1}}),
-       rows({{.65, .3, 4, .69, .6, 0}, {.65, .3, 3, .68, .6, 0}, {.65, .3, 2, .68, .5, 0},
-             {.65, .3, 1, .65, 1.5, 1}, {.67, .4, 1, .65, 1.5, 1}})},
-      [](const cv::Mat& x, const Values& v, const Context&, Rng& rng) { return spatter(x, v, rng); });
+      {num("mean", "[0,1]", 0, 1, "liquid layer mean"),
+       num("std", "[0,1]", 0, 1, "liquid layer std"),
+       num("blur_sigma", "pixels", 0, 50, "liquid blur sigma"),
+       num("threshold", "[0,1]", 0, 1, "liquid threshold"),
+       num("intensity", "factor", 0, 50, "water tint strength / mud blur sigma"),
+       num("mode", "0 water, 1 mud", 0, 1, "mode")},
+      {rows({{.62, .1, .7, .7, .5, 0},
+             {.65, .1, .8, .7, .5, 0},
+             {.65, .3, 1, .69, .5, 0},
+             {.65, .1, .7, .69, .6, 1},
+             {.65, .1, .5, .68, .6, 1}}),
+       rows({{.62, .1, .7, .7, .6, 0},
+             {.65, .1, .8, .7, .6, 0},
+             {.65, .3, 1, .69, .6, 0},
+             {.65, .1, .7, .68, .6, 1},
+             {.65, .1, .5, .67, .6, 1}}),
+       rows({{.65, .3, 4, .69, .6, 0},
+             {.65, .3, 3, .68, .6, 0},
+             {.65, .3, 2, .68, .5, 0},
+             {.65, .3, 1, .65, 1.5, 1},
+             {.67, .4, 1, .65, 1.5, 1}})},
+      [](const cv::Mat& x, const Values& v, const Context&, Rng& rng) {
+        return spatter(x, v, rng);
+      });
   add("saturate", "extra", "scales and shifts the HSV saturation channel",
-      {num("mul", "factor", 0, 100, "saturation factor"), num("add", "[0,1]", -1, 1, "saturation shift")},
-      {rows({{.3, 0}, {.1, 0}, {1.5, 0}, {2, .1}, {2.5, .2}}), rows({{.3, 0}, {.1, 0}, {2, 0}, {5, .1}, {30, .2}}),
+      {num("mul", "factor", 0, 100, "saturation factor"),
+       num("add", "[0,1]", -1, 1, "saturation shift")},
+      {rows({{.3, 0}, {.1, 0}, {1.5, 0}, {2, .1}, {2.5, .2}}),
+       rows({{.3, 0}, {.1, 0}, {2, 0}, {5, .1}, {30, .2}}),
        rows({{.3, 0}, {.1, 0}, {2, 0}, {5, .1}, {20, .2}})},
-      [](const cv::Mat& x, const Values& v, const Context&, Rng&) { return saturate(x, v[0], v[1]); });
+      [](const cv::Mat& x, const Values& v, const Context&, Rng&) {
+        return saturate(x, v[0], v[1]);
+      });
   return d;
 }
 
@@ -243,8 +307,9 @@ std::vector<std::string> all_names() {
 }
 
 void check_image(const cv::Mat& src, const std::string& who) {
-  ISPLITEE_CHECK(!src.empty() && src.depth() == CV_8U && (src.channels() == 1 || src.channels() == 3),
-                 who, ": expects a uint8 image with 1 or 3 channels (got type ", src.type(), ")");
+  ISPLITEE_CHECK(
+      !src.empty() && src.depth() == CV_8U && (src.channels() == 1 || src.channels() == 3), who,
+      ": expects a uint8 image with 1 or 3 channels (got type ", src.type(), ")");
   ISPLITEE_CHECK(src.rows >= 8 && src.cols >= 8, who, ": image is ", src.cols, "x", src.rows,
                  "; distortions need at least 8x8 pixels");
 }
@@ -265,7 +330,8 @@ class TableDistortion final : public Distortion {
     check_image(src, def_.info.name);
     const cv::Mat x = detail::to_float(src);
     cv::Mat y = def_.kernel(x, values_, ctx_, rng);
-    ISPLITEE_ASSERT(y.size() == x.size() && y.channels() == x.channels(), "distortion ", def_.info.name);
+    ISPLITEE_ASSERT(y.size() == x.size() && y.channels() == x.channels(), "distortion ",
+                    def_.info.name);
     return detail::to_u8(y);  // clips to [0,1] and rounds
   }
 
@@ -298,7 +364,8 @@ class TableDistortion final : public Distortion {
 
 class ChainDistortion final : public Distortion {
  public:
-  explicit ChainDistortion(std::vector<std::unique_ptr<Distortion>> steps) : steps_(std::move(steps)) {}
+  explicit ChainDistortion(std::vector<std::unique_ptr<Distortion>> steps)
+      : steps_(std::move(steps)) {}
   cv::Mat apply(const cv::Mat& src, Rng& rng) const override {
     cv::Mat x = src.clone();
     for (const auto& s : steps_) x = s->apply(x, rng);
@@ -315,16 +382,18 @@ class ChainDistortion final : public Distortion {
 };
 
 // Validates explicit params of `def` and returns them with optional defaults filled.
-nlohmann::json check_params(const Def& def, const nlohmann::json& params, const config::Node& spec_node) {
+nlohmann::json check_params(const Def& def, const nlohmann::json& params,
+                            const config::Node& spec_node) {
   const config::Node p(params, spec_node.source(), spec_node.path_of("params"));
   nlohmann::json out = nlohmann::json::object();
-  for (const auto& info : def.info.params) p.has(info.name);  // record every known name first, so that
-  p.finish();                                                 // a misspelt key is reported as such
+  for (const auto& info : def.info.params)
+    p.has(info.name);  // record every known name first, so that
+  p.finish();          // a misspelt key is reported as such
   for (const auto& info : def.info.params) {
     if (!p.has(info.name)) {
       if (info.required)
-        p.fail(info.name, "missing; " + def.info.name + " explicit params need " + info.name + " (" +
-                              info.description + ")");
+        p.fail(info.name, "missing; " + def.info.name + " explicit params need " + info.name +
+                              " (" + info.description + ")");
       continue;
     }
     if (!info.choices.empty())
@@ -338,9 +407,20 @@ nlohmann::json check_params(const Def& def, const nlohmann::json& params, const 
 }  // namespace
 
 const std::vector<std::string>& common_corruptions() {
-  static const std::vector<std::string> n{"gaussian_noise", "shot_noise", "impulse_noise", "defocus_blur",
-                                          "glass_blur", "motion_blur", "zoom_blur", "snow", "frost", "fog",
-                                          "brightness", "contrast", "elastic_transform", "pixelate",
+  static const std::vector<std::string> n{"gaussian_noise",
+                                          "shot_noise",
+                                          "impulse_noise",
+                                          "defocus_blur",
+                                          "glass_blur",
+                                          "motion_blur",
+                                          "zoom_blur",
+                                          "snow",
+                                          "frost",
+                                          "fog",
+                                          "brightness",
+                                          "contrast",
+                                          "elastic_transform",
+                                          "pixelate",
                                           "jpeg_compression"};
   return n;
 }
@@ -373,7 +453,8 @@ int resolve_preset(const std::string& preset, int image_size) {
   if (preset == "32") return 32;
   if (preset == "64") return 64;
   if (preset == "224") return 224;
-  ISPLITEE_CHECK(preset == "auto", "distortion preset '", preset, "' is not one of auto, 32, 64, 224");
+  ISPLITEE_CHECK(preset == "auto", "distortion preset '", preset,
+                 "' is not one of auto, 32, 64, 224");
   if (image_size <= 48) return 32;
   if (image_size <= 144) return 64;
   return 224;
@@ -401,12 +482,15 @@ DistortionSpec parse_distortion_spec(const config::Node& node) {
     if (s.severity != 0 || has_params) node.fail("severity", "'none' takes no severity or params");
   } else if (s.name == "chain") {
     if (s.severity != 0) node.fail("severity", "'chain' takes no severity; give each step its own");
-    const nlohmann::json chain_params = params.is_null() ? nlohmann::json::object() : params;  // Node keeps a pointer
+    const nlohmann::json chain_params =
+        params.is_null() ? nlohmann::json::object() : params;  // Node keeps a pointer
     const config::Node p(chain_params, node.source(), node.path_of("params"));
     nlohmann::json steps = nlohmann::json::array();
-    for (const auto& step : p.objects("steps")) steps.push_back(to_json(parse_distortion_spec(step)));
+    for (const auto& step : p.objects("steps"))
+      steps.push_back(to_json(parse_distortion_spec(step)));
     p.finish();
-    if (steps.empty()) node.fail("params", "'chain' needs params.steps, a non-empty list of distortion specs");
+    if (steps.empty())
+      node.fail("params", "'chain' needs params.steps, a non-empty list of distortion specs");
     s.params = nlohmann::json{{"steps", steps}};
   } else if (has_params) {
     if (s.severity != 0)
@@ -418,7 +502,9 @@ DistortionSpec parse_distortion_spec(const config::Node& node) {
 }
 
 nlohmann::json to_json(const DistortionSpec& spec) {
-  return nlohmann::json{{"name", spec.name}, {"severity", spec.severity}, {"preset", spec.preset},
+  return nlohmann::json{{"name", spec.name},
+                        {"severity", spec.severity},
+                        {"preset", spec.preset},
                         {"params", spec.params.is_null() ? nlohmann::json::object() : spec.params}};
 }
 
@@ -442,13 +528,15 @@ std::string label(const DistortionSpec& spec) {
     ISPLITEE_CHECK(def != nullptr, "unknown distortion '", spec.name, "'");
     if (spec.name == "gaussian_noise") {
       const bool px = spec.params.value("units", "px") == "px";
-      return "gaussian_noise(sigma=" + format_number(spec.params.at("sigma").get<double>()) + (px ? "px" : "") + ")";
+      return "gaussian_noise(sigma=" + format_number(spec.params.at("sigma").get<double>()) +
+             (px ? "px" : "") + ")";
     }
     std::vector<std::string> parts;
     for (const auto& p : def->info.params) {
       if (!spec.params.contains(p.name)) continue;
       const auto& v = spec.params.at(p.name);
-      parts.push_back(p.name + "=" + (v.is_string() ? v.get<std::string>() : format_number(v.get<double>())));
+      parts.push_back(p.name + "=" +
+                      (v.is_string() ? v.get<std::string>() : format_number(v.get<double>())));
     }
     return spec.name + "(" + join(parts, ",") + ")";
   }
@@ -485,21 +573,26 @@ std::unique_ptr<Distortion> make_distortion(const DistortionSpec& spec, int imag
         values.push_back(v.get<double>());
     }
   } else {
-    if (spec.severity == 0) return std::make_unique<NoneDistortion>();  // severity 0 is the identity
-    values = def->tables[static_cast<std::size_t>(preset_index(preset))][static_cast<std::size_t>(spec.severity - 1)];
+    if (spec.severity == 0)
+      return std::make_unique<NoneDistortion>();  // severity 0 is the identity
+    values = def->tables[static_cast<std::size_t>(preset_index(preset))]
+                        [static_cast<std::size_t>(spec.severity - 1)];
     origin = "[" + std::to_string(preset) + "-px severity " + std::to_string(spec.severity) + "]";
     if (spec.name == "gaussian_noise") ctx.choices["units"] = "unit";
     if (spec.name == "elastic_transform") {
       // Constants are fractions of IMSIZE (244 in the 224-px script); scale to the actual image.
       const double imsize = preset == 224 ? 244.0 : preset;
-      const double scale = imsize * (image_size > 0 ? static_cast<double>(image_size) / preset : 1.0);
+      const double scale =
+          imsize * (image_size > 0 ? static_cast<double>(image_size) / preset : 1.0);
       for (auto& v : values) v *= scale;
     }
   }
-  return std::make_unique<TableDistortion>(*def, std::move(values), std::move(ctx), std::move(origin));
+  return std::make_unique<TableDistortion>(*def, std::move(values), std::move(ctx),
+                                           std::move(origin));
 }
 
-cv::Mat apply_seeded(const Distortion& d, const cv::Mat& img, std::uint64_t seed, std::int64_t sample_id) {
+cv::Mat apply_seeded(const Distortion& d, const cv::Mat& img, std::uint64_t seed,
+                     std::int64_t sample_id) {
   Rng rng(seed, {static_cast<std::uint64_t>(sample_id)});
   return d.apply(img, rng);
 }

@@ -32,17 +32,19 @@ cv::Mat make_grid(const cv::Mat& img, const GridOptions& opt) {
   const int cell = opt.cell > 0 ? opt.cell : std::max(96, side);
   const int label_w = opt.labels ? 150 : 0, label_h = opt.labels ? 22 : 0, pad = 2;
   const int cols = 6, rows = static_cast<int>(names.size());
-  cv::Mat sheet(label_h + rows * (cell + pad), label_w + cols * (cell + pad), CV_8UC3, cv::Scalar(255, 255, 255));
+  cv::Mat sheet(label_h + rows * (cell + pad), label_w + cols * (cell + pad), CV_8UC3,
+                cv::Scalar(255, 255, 255));
   const auto font = cv::FONT_HERSHEY_SIMPLEX;
   if (opt.labels)
     for (int s = 0; s < cols; ++s)
       cv::putText(sheet, s == 0 ? "original" : "severity " + std::to_string(s),
-                  cv::Point(label_w + s * (cell + pad) + 4, 16), font, 0.45, cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
+                  cv::Point(label_w + s * (cell + pad) + 4, 16), font, 0.45, cv::Scalar(0, 0, 0), 1,
+                  cv::LINE_AA);
   for (int r = 0; r < rows; ++r) {
     const int y = label_h + r * (cell + pad);
     if (opt.labels)
-      cv::putText(sheet, names[static_cast<std::size_t>(r)], cv::Point(4, y + cell / 2 + 5), font, 0.45,
-                  cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
+      cv::putText(sheet, names[static_cast<std::size_t>(r)], cv::Point(4, y + cell / 2 + 5), font,
+                  0.45, cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
     for (int s = 0; s < cols; ++s) {
       DistortionSpec spec;
       spec.name = names[static_cast<std::size_t>(r)];
@@ -69,10 +71,14 @@ cv::Mat synthetic_scene(int size) {
   for (int y = 0; y < size; ++y)
     for (int x = 0; x < size; ++x) {
       const double t = static_cast<double>(y) / size;
-      img.at<cv::Vec3b>(y, x) = cv::Vec3b(static_cast<uchar>(90 + 100 * t), static_cast<uchar>(150 + 70 * t), 235);
+      img.at<cv::Vec3b>(y, x) =
+          cv::Vec3b(static_cast<uchar>(90 + 100 * t), static_cast<uchar>(150 + 70 * t), 235);
     }
-  auto P = [&](double x, double y) { return cv::Point(static_cast<int>(x * s), static_cast<int>(y * s)); };
-  cv::circle(img, P(175, 40), static_cast<int>(18 * s), cv::Scalar(255, 220, 60), cv::FILLED, cv::LINE_AA);
+  auto P = [&](double x, double y) {
+    return cv::Point(static_cast<int>(x * s), static_cast<int>(y * s));
+  };
+  cv::circle(img, P(175, 40), static_cast<int>(18 * s), cv::Scalar(255, 220, 60), cv::FILLED,
+             cv::LINE_AA);
   std::vector<cv::Point> hill1, hill2;
   for (int x = 0; x <= 224; x += 4) {
     hill1.push_back(P(x, 120 + 18 * std::sin(x / 30.0)));
@@ -82,8 +88,10 @@ cv::Mat synthetic_scene(int size) {
   hill1.push_back(P(0, 224));
   hill2.push_back(P(224, 224));
   hill2.push_back(P(0, 224));
-  cv::fillPoly(img, std::vector<std::vector<cv::Point>>{hill1}, cv::Scalar(60, 140, 70), cv::LINE_AA);
-  cv::fillPoly(img, std::vector<std::vector<cv::Point>>{hill2}, cv::Scalar(90, 170, 60), cv::LINE_AA);
+  cv::fillPoly(img, std::vector<std::vector<cv::Point>>{hill1}, cv::Scalar(60, 140, 70),
+               cv::LINE_AA);
+  cv::fillPoly(img, std::vector<std::vector<cv::Point>>{hill2}, cv::Scalar(90, 170, 60),
+               cv::LINE_AA);
   // grass texture: deterministic short strokes
   std::uint32_t h = 12345;
   for (int i = 0; i < 400; ++i) {
@@ -95,18 +103,20 @@ cv::Mat synthetic_scene(int size) {
   }
   cv::rectangle(img, P(30, 95), P(95, 160), cv::Scalar(200, 60, 50), cv::FILLED);
   std::vector<cv::Point> roof{P(22, 97), P(62, 62), P(103, 97)};
-  cv::fillPoly(img, std::vector<std::vector<cv::Point>>{roof}, cv::Scalar(110, 50, 40), cv::LINE_AA);
+  cv::fillPoly(img, std::vector<std::vector<cv::Point>>{roof}, cv::Scalar(110, 50, 40),
+               cv::LINE_AA);
   for (int i = 0; i < 4; ++i)
     for (int j = 0; j < 4; ++j)
       cv::rectangle(img, P(42 + 5 * i, 108 + 5 * j), P(47 + 5 * i, 113 + 5 * j),
                     (i + j) % 2 ? cv::Scalar(250, 250, 250) : cv::Scalar(20, 20, 20), cv::FILLED);
   cv::rectangle(img, P(70, 125), P(85, 160), cv::Scalar(80, 50, 30), cv::FILLED);
   cv::rectangle(img, P(150, 120), P(158, 170), cv::Scalar(90, 60, 30), cv::FILLED);
-  cv::circle(img, P(154, 110), static_cast<int>(22 * s), cv::Scalar(30, 120, 40), cv::FILLED, cv::LINE_AA);
+  cv::circle(img, P(154, 110), static_cast<int>(22 * s), cv::Scalar(30, 120, 40), cv::FILLED,
+             cv::LINE_AA);
   cv::rectangle(img, P(120, 180), P(210, 210), cv::Scalar(250, 250, 240), cv::FILLED);
   cv::rectangle(img, P(120, 180), P(210, 210), cv::Scalar(0, 0, 0), 1);
-  cv::putText(img, "I-SplitEE", P(126, 201), cv::FONT_HERSHEY_SIMPLEX, 0.5 * s, cv::Scalar(10, 10, 120),
-              std::max(1, static_cast<int>(s)), cv::LINE_AA);
+  cv::putText(img, "I-SplitEE", P(126, 201), cv::FONT_HERSHEY_SIMPLEX, 0.5 * s,
+              cv::Scalar(10, 10, 120), std::max(1, static_cast<int>(s)), cv::LINE_AA);
   return img;  // RGB (the Scalars above are written in RGB order)
 }
 

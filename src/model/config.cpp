@@ -18,13 +18,17 @@ ExitPlacement parse_exits(const config::Node& parent) {
   if (raw.is_null()) return e;
   if (raw.is_string()) {
     if (raw.get<std::string>() != "default")
-      parent.fail("exits", "expected \"default\" or an object with one of blocks, every, "
-                           "mac_fractions; got \"" + raw.get<std::string>() + "\"");
+      parent.fail("exits",
+                  "expected \"default\" or an object with one of blocks, every, "
+                  "mac_fractions; got \"" +
+                      raw.get<std::string>() + "\"");
     return e;
   }
   if (!raw.is_object())
-    parent.fail("exits", "expected \"default\" or an object with one of blocks, every, "
-                         "mac_fractions; got " + config::type_name(raw));
+    parent.fail("exits",
+                "expected \"default\" or an object with one of blocks, every, "
+                "mac_fractions; got " +
+                    config::type_name(raw));
   const config::Node n = parent.object("exits");
   const std::string mode = n.choice("mode", "", {"", "default", "blocks", "every", "macs"});
   const bool has_blocks = n.has("blocks"), has_every = n.has("every"),
@@ -38,7 +42,8 @@ ExitPlacement parse_exits(const config::Node& parent) {
   n.finish();
   e.mode = has_blocks ? "blocks" : has_every ? "every" : has_macs ? "macs" : "default";
   if (!mode.empty() && mode != e.mode)
-    n.fail("mode", "\"" + mode + "\" disagrees with the keys given (they imply \"" + e.mode + "\")");
+    n.fail("mode",
+           "\"" + mode + "\" disagrees with the keys given (they imply \"" + e.mode + "\")");
   if (has_blocks) {
     if (e.blocks.empty()) n.fail("blocks", "must list at least one block (1-based, increasing)");
     for (std::size_t i = 1; i < e.blocks.size(); ++i)
@@ -48,7 +53,8 @@ ExitPlacement parse_exits(const config::Node& parent) {
                              std::to_string(e.blocks[i - 1]) + ")");
   }
   if (has_macs) {
-    if (e.mac_fractions.empty()) n.fail("mac_fractions", "must list at least one fraction in (0, 1)");
+    if (e.mac_fractions.empty())
+      n.fail("mac_fractions", "must list at least one fraction in (0, 1)");
     for (std::size_t i = 0; i < e.mac_fractions.size(); ++i) {
       const double f = e.mac_fractions[i];
       if (!(f > 0.0 && f < 1.0))
@@ -97,12 +103,18 @@ nlohmann::json to_json(const ModelConfig& c) {
   if (c.exits.mode == "blocks") exits["blocks"] = c.exits.blocks;
   if (c.exits.mode == "every") exits["every"] = c.exits.every;
   if (c.exits.mode == "macs") exits["mac_fractions"] = c.exits.mac_fractions;
-  return {{"arch", c.arch},           {"in_channels", c.in_channels},
-          {"num_classes", c.num_classes}, {"input_size", c.input_size},
-          {"width_mult", c.width_mult}, {"depth", c.depth},
-          {"width", c.width},         {"small_input", c.small_input},
-          {"exits", exits},           {"head", c.head},
-          {"dropout", c.dropout},     {"pretrained", c.pretrained}};
+  return {{"arch", c.arch},
+          {"in_channels", c.in_channels},
+          {"num_classes", c.num_classes},
+          {"input_size", c.input_size},
+          {"width_mult", c.width_mult},
+          {"depth", c.depth},
+          {"width", c.width},
+          {"small_input", c.small_input},
+          {"exits", exits},
+          {"head", c.head},
+          {"dropout", c.dropout},
+          {"pretrained", c.pretrained}};
 }
 
 std::vector<std::string> architecture_names() { return kArchs; }

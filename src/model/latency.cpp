@@ -32,8 +32,10 @@ void measure(MultiExitNetImpl& net, int64_t batch, int runs, int warmup, std::ve
       auto logits = net.exit_logits(k, h);
       auto t2 = clock::now();
       if (r >= warmup) {
-        st[static_cast<std::size_t>(k - 1)].push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-        hd[static_cast<std::size_t>(k - 1)].push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
+        st[static_cast<std::size_t>(k - 1)].push_back(
+            std::chrono::duration<double, std::milli>(t1 - t0).count());
+        hd[static_cast<std::size_t>(k - 1)].push_back(
+            std::chrono::duration<double, std::milli>(t2 - t1).count());
       }
     }
   }
@@ -72,7 +74,8 @@ void measure_latency(MultiExitNetImpl& net, int64_t batch, int runs, int warmup,
   p.latency_folded = net.folded();
   p.latency_channels_last = net.channels_last();
   net.set_profile(std::move(p));
-  if (was_training) net.train(true);  // also drops folding
+  if (was_training)
+    net.train(true);  // also drops folding
   else if (fold && !was_folded) {
     // Keep eval mode but restore the unfolded state the caller had.
     net.train(true);

@@ -18,9 +18,12 @@ enum class Act { kNone, kRelu, kRelu6 };
 
 torch::Tensor activate(torch::Tensor x, Act a) {
   switch (a) {
-    case Act::kRelu: return torch::relu_(x);
-    case Act::kRelu6: return torch::hardtanh_(x, 0.0, 6.0);
-    case Act::kNone: break;
+    case Act::kRelu:
+      return torch::relu_(x);
+    case Act::kRelu6:
+      return torch::hardtanh_(x, 0.0, 6.0);
+    case Act::kNone:
+      break;
   }
   return x;
 }
@@ -31,17 +34,18 @@ class ConvBNActImpl : public torch::nn::Module {
  public:
   ConvBNActImpl(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t groups, Act act)
       : in_(in), k_(k), stride_(stride), pad_((k - 1) / 2), groups_(groups), act_(act) {
-    conv_ = register_module(
-        "0", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, k).stride(stride).padding(pad_)
-                                   .groups(groups).bias(false)));
+    conv_ = register_module("0", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, k)
+                                                       .stride(stride)
+                                                       .padding(pad_)
+                                                       .groups(groups)
+                                                       .bias(false)));
     bn_ = register_module("1", torch::nn::BatchNorm2d(out));
   }
 
   torch::Tensor forward(const torch::Tensor& x) {
     torch::Tensor y = folded_ ? torch::conv2d(x, wf_, bf_, stride_, pad_, 1, groups_)
                               : bn_->forward(conv_->forward(x));
-    if (t_mac_counter)
-      *t_mac_counter += y.numel() / y.size(0) * (in_ / groups_) * k_ * k_;
+    if (t_mac_counter) *t_mac_counter += y.numel() / y.size(0) * (in_ / groups_) * k_ * k_;
     return activate(y, act_);
   }
 
@@ -118,7 +122,8 @@ struct BasicBlock : BlockBase {
   BasicBlock(int64_t in, int64_t out, int64_t stride) {
     c1_ = register_module("c1", ConvBNAct(in, out, 3, stride, 1, Act::kRelu));
     c2_ = register_module("c2", ConvBNAct(out, out, 3, 1, 1, Act::kNone));
-    if (stride != 1 || in != out) down_ = register_module("down", ConvBNAct(in, out, 1, stride, 1, Act::kNone));
+    if (stride != 1 || in != out)
+      down_ = register_module("down", ConvBNAct(in, out, 1, stride, 1, Act::kNone));
   }
   torch::Tensor forward(torch::Tensor x) override {
     torch::Tensor idt = down_ ? down_->forward(x) : x;
@@ -152,7 +157,8 @@ struct CifarBlock : BlockBase {
   }
   torch::Tensor forward(torch::Tensor x) override {
     torch::Tensor idt = x;
-    if (stride_ != 1) idt = idt.slice(2, 0, c10::nullopt, stride_).slice(3, 0, c10::nullopt, stride_);
+    if (stride_ != 1)
+      idt = idt.slice(2, 0, c10::nullopt, stride_).slice(3, 0, c10::nullopt, stride_);
     if (pad_ > 0) idt = torch::constant_pad_nd(idt, {0, 0, 0, 0, pad_ / 2, pad_ - pad_ / 2});
     return torch::relu_(c2_->forward(c1_->forward(x)).add_(idt));
   }
@@ -170,7 +176,8 @@ struct HeadBase : torch::nn::Module {
 struct ExitHead : HeadBase {
   ExitHead(const std::string& type, int64_t channels, int64_t classes) {
     if (type == "bnpool") bn_ = register_module("bn", torch::nn::BatchNorm2d(channels));
-    if (type == "conv") conv_ = register_module("conv", ConvBNAct(channels, channels, 3, 1, 1, Act::kRelu));
+    if (type == "conv")
+      conv_ = register_module("conv", ConvBNAct(channels, channels, 3, 1, 1, Act::kRelu));
     fc_ = register_module("fc", torch::nn::Linear(channels, classes));
   }
   torch::Tensor forward(const torch::Tensor& h) override {
@@ -219,7 +226,8 @@ struct FinalHead : HeadBase {
 
 /// torchvision's _make_divisible: channels rounded to a multiple of `divisor`, never below 90%.
 int64_t make_divisible(double v, int64_t divisor = 8) {
-  int64_t nv = std::max<int64_t>(divisor, static_cast<int64_t>(v + divisor / 2.0) / divisor * divisor);
+  int64_t nv =
+      std::max<int64_t>(divisor, static_cast<int64_t>(v + divisor / 2.0) / divisor * divisor);
   if (static_cast<double>(nv) < 0.9 * v) nv += divisor;
   return nv;
 }
@@ -252,8 +260,10 @@ std::vector<int64_t> build_blocks(const ModelConfig& c, std::vector<std::shared_
                                   int64_t& final_channels) {
   std::vector<int64_t> def;
   if (c.arch == "mobilenet_v2") {
-    struct Setting { int64_t t, c, n, s; };
-    const Setting settings[] = {{1, 16, 1, 1}, {6, 24, 2, 2}, {6, 32, 3, 2}, {6, 64, 4, 2},
+    struct Setting {
+      int64_t t, c, n, s;
+    };
+    const Setting settings[] = {{1, 16, 1, 1}, {6, 24, 2, 2},  {6, 32, 3, 2}, {6, 64, 4, 2},
                                 {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
     int64_t in = make_divisible(32 * c.width_mult);
     const int64_t last = make_divisible(1280 * std::max(1.0, c.width_mult));
@@ -325,8 +335,8 @@ std::vector<int64_t> build_blocks(const ModelConfig& c, std::vector<std::shared_
 MultiExitNetImpl::MultiExitNetImpl(const ModelConfig& cfg) : state_(std::make_shared<State>()) {
   State& s = *state_;
   s.cfg = cfg;
-  ISPLITEE_CHECK(cfg.in_channels == 1 || cfg.in_channels == 3, "model.in_channels: must be 1 or 3, got ",
-                 cfg.in_channels);
+  ISPLITEE_CHECK(cfg.in_channels == 1 || cfg.in_channels == 3,
+                 "model.in_channels: must be 1 or 3, got ", cfg.in_channels);
   int64_t final_channels = 0;
   std::vector<int64_t> def = build_blocks(cfg, s.blocks, final_channels);
   auto features = register_module("features", torch::nn::ModuleList());
@@ -395,8 +405,8 @@ MultiExitNetImpl::MultiExitNetImpl(const ModelConfig& cfg) : state_(std::make_sh
 
   auto exits = register_module("exits", torch::nn::ModuleList());
   for (int64_t k = 0; k + 1 < K; ++k) {
-    auto h = std::make_shared<ExitHead>(cfg.head, s.block_channels[static_cast<std::size_t>(ex[k] - 1)],
-                                        cfg.num_classes);
+    auto h = std::make_shared<ExitHead>(
+        cfg.head, s.block_channels[static_cast<std::size_t>(ex[k] - 1)], cfg.num_classes);
     exits->push_back(h);
     s.heads.push_back(h);
   }
@@ -469,13 +479,15 @@ MultiExitNetImpl::MultiExitNetImpl(const ModelConfig& cfg) : state_(std::make_sh
   p.plain_params = cum_params + count_params(*fin);
 }
 
-std::vector<torch::Tensor> MultiExitNetImpl::forward(torch::Tensor x, std::optional<int64_t> last_exit) {
+std::vector<torch::Tensor> MultiExitNetImpl::forward(torch::Tensor x,
+                                                     std::optional<int64_t> last_exit) {
   const int64_t K = num_exits();
   const int64_t last = last_exit.value_or(K);
-  ISPLITEE_CHECK(last >= 1 && last <= K, "forward: last_exit ", last, " is out of range [1, ", K, "]");
+  ISPLITEE_CHECK(last >= 1 && last <= K, "forward: last_exit ", last, " is out of range [1, ", K,
+                 "]");
   const auto& c = state_->cfg;
-  ISPLITEE_CHECK(x.dim() == 4 && x.size(1) == c.in_channels, "forward: expected an N×", c.in_channels,
-                 "×H×W input, got ", x.sizes());
+  ISPLITEE_CHECK(x.dim() == 4 && x.size(1) == c.in_channels, "forward: expected an N×",
+                 c.in_channels, "×H×W input, got ", x.sizes());
   std::vector<torch::Tensor> out;
   out.reserve(static_cast<std::size_t>(last));
   torch::Tensor h = std::move(x);
@@ -513,7 +525,9 @@ int64_t MultiExitNetImpl::num_exits() const noexcept {
 int64_t MultiExitNetImpl::num_blocks() const noexcept {
   return static_cast<int64_t>(state_->blocks.size());
 }
-const std::vector<int64_t>& MultiExitNetImpl::exit_blocks() const noexcept { return state_->exit_blocks; }
+const std::vector<int64_t>& MultiExitNetImpl::exit_blocks() const noexcept {
+  return state_->exit_blocks;
+}
 const ModelConfig& MultiExitNetImpl::config() const noexcept { return state_->cfg; }
 const ModelProfile& MultiExitNetImpl::profile() const noexcept { return state_->profile; }
 void MultiExitNetImpl::set_profile(ModelProfile p) { state_->profile = std::move(p); }
@@ -528,14 +542,17 @@ std::vector<torch::Tensor> MultiExitNetImpl::final_head_parameters() const {
   return named_children()["classifier"]->parameters();
 }
 
-const std::vector<int64_t>& MultiExitNetImpl::stage_calls() const noexcept { return state_->stage_calls; }
+const std::vector<int64_t>& MultiExitNetImpl::stage_calls() const noexcept {
+  return state_->stage_calls;
+}
 void MultiExitNetImpl::reset_stage_calls() {
   std::fill(state_->stage_calls.begin(), state_->stage_calls.end(), 0);
 }
 
 void MultiExitNetImpl::fold_batchnorm() {
-  ISPLITEE_CHECK(!is_training(), "fold_batchnorm: call eval() first (folding uses BatchNorm's "
-                                 "running statistics, valid in eval mode only)");
+  ISPLITEE_CHECK(!is_training(),
+                 "fold_batchnorm: call eval() first (folding uses BatchNorm's "
+                 "running statistics, valid in eval mode only)");
   for (auto& m : modules(/*include_self=*/false))
     if (auto* cb = m->as<ConvBNAct>()) cb->fold(state_->channels_last);
   for (auto& h : state_->heads)

@@ -73,24 +73,26 @@ nlohmann::json to_json(const ModelProfile& p) {
                       {"plain_params", p.plain_params},
                       {"exits", exits}};
   if (p.latency_batch > 0)
-    j["latency"] = {{"batch", p.latency_batch}, {"threads", p.latency_threads},
+    j["latency"] = {{"batch", p.latency_batch},
+                    {"threads", p.latency_threads},
                     {"batchnorm_folded", p.latency_folded},
-                    {"channels_last", p.latency_channels_last}, {"statistic", "median"}};
+                    {"channels_last", p.latency_channels_last},
+                    {"statistic", "median"}};
   return j;
 }
 
 std::string format_profile_table(const ModelProfile& p) {
   std::ostringstream os;
   char line[256];
-  std::snprintf(line, sizeof line,
-                "%s  input %lldx%lldx%lld  classes %lld  blocks %lld  exits %zu\n"
-                "plain network %.2f MMACs, %.3f M params; with all exit heads %.2f MMACs, %.3f M params\n",
-                p.arch.c_str(), static_cast<long long>(p.input_channels),
-                static_cast<long long>(p.input_size), static_cast<long long>(p.input_size),
-                static_cast<long long>(p.num_classes), static_cast<long long>(p.total_blocks),
-                p.exits.size(), static_cast<double>(p.backbone_macs) / 1e6,
-                static_cast<double>(p.plain_params) / 1e6, static_cast<double>(p.total_macs) / 1e6,
-                static_cast<double>(p.total_params) / 1e6);
+  std::snprintf(
+      line, sizeof line,
+      "%s  input %lldx%lldx%lld  classes %lld  blocks %lld  exits %zu\n"
+      "plain network %.2f MMACs, %.3f M params; with all exit heads %.2f MMACs, %.3f M params\n",
+      p.arch.c_str(), static_cast<long long>(p.input_channels),
+      static_cast<long long>(p.input_size), static_cast<long long>(p.input_size),
+      static_cast<long long>(p.num_classes), static_cast<long long>(p.total_blocks), p.exits.size(),
+      static_cast<double>(p.backbone_macs) / 1e6, static_cast<double>(p.plain_params) / 1e6,
+      static_cast<double>(p.total_macs) / 1e6, static_cast<double>(p.total_params) / 1e6);
   os << line;
   const bool lat = p.latency_batch > 0;
   std::snprintf(line, sizeof line, "%4s %6s %12s %11s %10s %12s %11s %11s %10s", "exit", "blocks",
@@ -105,12 +107,12 @@ std::string format_profile_table(const ModelProfile& p) {
   os << "\n";
   for (std::size_t k = 0; k < p.exits.size(); ++k) {
     const auto& e = p.exits[k];
-    std::snprintf(line, sizeof line, "%4zu %6lld %12.2f %11.3f %10.3f %12s %11s %11s %10s", k + 1,
-                  static_cast<long long>(e.depth_blocks), static_cast<double>(e.edge_macs) / 1e6,
-                  static_cast<double>(e.head_macs) / 1e6, static_cast<double>(e.edge_params) / 1e6,
-                  shape_text(e.activation_shape).c_str(), bytes_text(e.activation_bytes_fp32).c_str(),
-                  bytes_text(e.activation_bytes_fp16).c_str(),
-                  bytes_text(e.activation_bytes_int8).c_str());
+    std::snprintf(
+        line, sizeof line, "%4zu %6lld %12.2f %11.3f %10.3f %12s %11s %11s %10s", k + 1,
+        static_cast<long long>(e.depth_blocks), static_cast<double>(e.edge_macs) / 1e6,
+        static_cast<double>(e.head_macs) / 1e6, static_cast<double>(e.edge_params) / 1e6,
+        shape_text(e.activation_shape).c_str(), bytes_text(e.activation_bytes_fp32).c_str(),
+        bytes_text(e.activation_bytes_fp16).c_str(), bytes_text(e.activation_bytes_int8).c_str());
     os << line;
     if (lat) {
       std::snprintf(line, sizeof line, " %8.3fms %8.3fms %8.3fms %8.3fms", e.stage_ms_batch1,

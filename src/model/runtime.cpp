@@ -18,8 +18,8 @@ void configure_runtime(int threads) {
   // OpenBLAS reads OPENBLAS_NUM_THREADS only at load time, so set its pool through its API.
   if (auto fn = reinterpret_cast<SetThreadsFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
     fn(1);
-  const int n = threads > 0 ? threads
-                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int n =
+      threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (at::get_num_threads() != n) at::set_num_threads(n);
 }
 

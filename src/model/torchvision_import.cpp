@@ -17,7 +17,8 @@ namespace {
 
 std::string list_text(const std::vector<std::string>& v) {
   constexpr std::size_t kShow = 8;
-  std::vector<std::string> head(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(std::min(v.size(), kShow)));
+  std::vector<std::string> head(v.begin(),
+                                v.begin() + static_cast<std::ptrdiff_t>(std::min(v.size(), kShow)));
   std::string s = join(head, ", ");
   if (v.size() > kShow) s += ", … (" + std::to_string(v.size()) + " in all)";
   return s;
@@ -39,7 +40,8 @@ void load_torchvision_weights(MultiExitNetImpl& net, const std::string& path) {
   try {
     root = torch::pickle_load(bytes);
   } catch (const c10::Error& e) {
-    fail(ErrorCode::kData, path, ": not a torch.save file (write it with scripts/export_torchvision.py): ",
+    fail(ErrorCode::kData, path,
+         ": not a torch.save file (write it with scripts/export_torchvision.py): ",
          e.what_without_backtrace());
   }
   if (!root.isGenericDict())
@@ -47,8 +49,9 @@ void load_torchvision_weights(MultiExitNetImpl& net, const std::string& path) {
   const auto dict = root.toGenericDict();
   if (!dict.contains("isplitee") || !dict.contains("state") || !dict.at("isplitee").isString() ||
       !dict.at("state").isGenericDict())
-    fail(ErrorCode::kData, path, ": lacks 'isplitee' metadata or 'state' (write it with "
-                                 "scripts/export_torchvision.py)");
+    fail(ErrorCode::kData, path,
+         ": lacks 'isplitee' metadata or 'state' (write it with "
+         "scripts/export_torchvision.py)");
   nlohmann::json meta;
   try {
     meta = nlohmann::json::parse(dict.at("isplitee").toStringRef());
@@ -58,7 +61,8 @@ void load_torchvision_weights(MultiExitNetImpl& net, const std::string& path) {
   const auto& cfg = net.config();
   const std::string arch = meta.value("arch", "");
   if (arch != cfg.arch)
-    fail(ErrorCode::kData, path, ": exported arch '", arch, "' does not match model.arch '", cfg.arch, "'");
+    fail(ErrorCode::kData, path, ": exported arch '", arch, "' does not match model.arch '",
+         cfg.arch, "'");
   if (cfg.arch == "mobilenet_v2" && meta.value("width_mult", 1.0) != cfg.width_mult)
     fail(ErrorCode::kData, path, ": exported width_mult ", meta.value("width_mult", 1.0),
          " does not match model.width_mult ", cfg.width_mult);
@@ -106,8 +110,10 @@ void load_torchvision_weights(MultiExitNetImpl& net, const std::string& path) {
     t.copy_(src.to(t.dtype()));
   }
   if (!skipped_head.empty())
-    logger()->warn("{}: final classifier has another class count ({} in the file, {} in the model): "
-                   "kept its random init", path, meta.value("num_classes", 0), cfg.num_classes);
+    logger()->warn(
+        "{}: final classifier has another class count ({} in the file, {} in the model): "
+        "kept its random init",
+        path, meta.value("num_classes", 0), cfg.num_classes);
   logger()->info("loaded {} ({}) into {}", path, meta.value("source", "?"), cfg.arch);
 }
 

@@ -38,8 +38,8 @@ policy::PolicySpec spec_from(const nlohmann::json& j) {
 std::vector<policy::PolicySpec> default_policies() {
   std::vector<policy::PolicySpec> out;
   for (const char* name : {"i-splitee", "splitee", "final-exit", "cloud-only", "edge-threshold",
-                           "random", "best-fixed", "per-sample-oracle", "epsilon-greedy", "thompson",
-                           "sw-ucb", "discounted-ucb"})
+                           "random", "best-fixed", "per-sample-oracle", "epsilon-greedy",
+                           "thompson", "sw-ucb", "discounted-ucb"})
     out.push_back(spec_from({{"name", name}}));
   return out;
 }
@@ -66,8 +66,8 @@ ExperimentConfig parse_experiment(const config::Document& doc) {
     for (const auto& n : root.objects("policies")) {
       auto spec = policy::parse_policy_spec(n);
       if (!labels.insert(spec.label).second)
-        n.fail("label", "two policies share the label '" + spec.label +
-                            "'; give one a distinct \"label\"");
+        n.fail("label",
+               "two policies share the label '" + spec.label + "'; give one a distinct \"label\"");
       c.policies.push_back(std::move(spec));
     }
     if (c.policies.empty()) root.fail("policies", "the list is empty; name at least one policy");

@@ -40,7 +40,8 @@ std::string utc_stamp(const char* format) {
 }
 
 // Every combination of the axes' values (first axis slowest).
-std::vector<std::vector<std::pair<std::string, nlohmann::json>>> grid(const std::vector<SweepAxis>& axes) {
+std::vector<std::vector<std::pair<std::string, nlohmann::json>>> grid(
+    const std::vector<SweepAxis>& axes) {
   std::vector<std::vector<std::pair<std::string, nlohmann::json>>> points{{}};
   for (const auto& axis : axes) {
     std::vector<std::vector<std::pair<std::string, nlohmann::json>>> next;
@@ -89,9 +90,10 @@ SweepAxis parse_sweep(const std::string& text) {
   bool allowed = false;
   for (const char* prefix : {"cost.", "policies.", "streams.", "experiment."})
     allowed = allowed || axis.key.rfind(prefix, 0) == 0;
-  ISPLITEE_CHECK(allowed, "--sweep ", text, ": key '", axis.key,
-                 "' cannot be swept (valid: keys under cost., policies., streams., experiment.; the "
-                 "model and traces are fixed within one run)");
+  ISPLITEE_CHECK(
+      allowed, "--sweep ", text, ": key '", axis.key,
+      "' cannot be swept (valid: keys under cost., policies., streams., experiment.; the "
+      "model and traces are fixed within one run)");
   for (const auto& v : split(text.substr(eq + 1), ',')) {
     ISPLITEE_CHECK(!v.empty(), "--sweep ", text, ": empty value in the list");
     try {
@@ -103,7 +105,8 @@ SweepAxis parse_sweep(const std::string& text) {
   return axis;
 }
 
-fs::path run_directory(const config::Document& doc, const ExperimentConfig& c, const RunOptions& o) {
+fs::path run_directory(const config::Document& doc, const ExperimentConfig& c,
+                       const RunOptions& o) {
   if (!o.output_dir.empty()) return o.output_dir;
   if (doc.json().contains("output_dir")) return c.output_dir;
   return fs::path("runs") / (c.name + "-" + utc_stamp("%Y%m%d-%H%M%S"));

@@ -17,7 +17,8 @@ namespace {
 
 std::string safe_name(const std::string& s) {
   std::string out;
-  for (char c : s) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.') ? c : '_';
+  for (char c : s)
+    out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.') ? c : '_';
   return out;
 }
 
@@ -35,15 +36,15 @@ std::string q(const std::string& s) {
 bool gnuplot_available() { return std::system("command -v gnuplot >/dev/null 2>&1") == 0; }
 
 bool is_learner(const std::string& name) {
-  for (const char* l : {"i-splitee", "splitee", "epsilon-greedy", "thompson", "sw-ucb",
-                        "discounted-ucb"})
+  for (const char* l :
+       {"i-splitee", "splitee", "epsilon-greedy", "thompson", "sw-ucb", "discounted-ucb"})
     if (name == l) return true;
   return false;
 }
 
 struct Plot {
-  std::string name;    // file stem
-  std::string body;    // gnuplot commands after the terminal/output lines
+  std::string name;  // file stem
+  std::string body;  // gnuplot commands after the terminal/output lines
   double width = 800, height = 500;
 };
 
@@ -108,7 +109,8 @@ std::vector<std::string> render_plots(const fs::path& dir, const RunReport& r) {
       }
       dat << "\n\n";
       body << (p ? ", " : "") << "'accuracy_vs_cost.dat' index " << p
-           << " using 1:2 with points pt " << (p % 13) + 1 << " ps 1.3 title " << q(res.policies[p]);
+           << " using 1:2 with points pt " << (p % 13) + 1 << " ps 1.3 title "
+           << q(res.policies[p]);
     }
     body << '\n';
     write_text_atomic(data_dir / "accuracy_vs_cost.dat", dat.str());
@@ -124,7 +126,8 @@ std::vector<std::string> render_plots(const fs::path& dir, const RunReport& r) {
     if (shown.empty()) break;
     const std::string stem = "regret_" + safe_name(res.streams[s]);
     body << kStyle << "set title " << q("Cumulative regret vs best fixed arm: " + res.streams[s])
-         << "\nset xlabel 'step t'\nset ylabel 'regret'\nset style fill transparent solid 0.2 noborder\nplot ";
+         << "\nset xlabel 'step t'\nset ylabel 'regret'\nset style fill transparent solid 0.2 "
+            "noborder\nplot ";
     for (std::size_t i = 0; i < shown.size(); ++i) {
       const auto& c = res.cells[s * np + shown[i]];
       dat << "# " << c.policy << "\n";
@@ -134,7 +137,8 @@ std::vector<std::string> render_plots(const fs::path& dir, const RunReport& r) {
       dat << "\n\n";
       body << (i ? ", " : "") << q(stem + ".dat") << " index " << i
            << " using 1:3:4 with filledcurves lc " << i + 1 << " notitle, " << q(stem + ".dat")
-           << " index " << i << " using 1:2 with lines lw 2 lc " << i + 1 << " title " << q(c.policy);
+           << " index " << i << " using 1:2 with lines lw 2 lc " << i + 1 << " title "
+           << q(c.policy);
     }
     body << '\n';
     write_text_atomic(data_dir / (stem + ".dat"), dat.str());
@@ -233,7 +237,8 @@ std::vector<std::string> render_plots(const fs::path& dir, const RunReport& r) {
       const PolicyMeans m = mean_over_streams(r.sweep[i].result, hp);
       dat << i << ' ' << m.cost_reduction << ' ' << m.accuracy_drop << '\n';
     }
-    body << ")\nplot 'sweep.dat' using 1:2 axes x1y1 with linespoints lw 2 title 'cost reduction %', "
+    body << ")\nplot 'sweep.dat' using 1:2 axes x1y1 with linespoints lw 2 title 'cost reduction "
+            "%', "
             "'sweep.dat' using 1:3 axes x1y2 with linespoints lw 2 title 'accuracy drop (pts)'\n";
     write_text_atomic(data_dir / "sweep.dat", dat.str());
     render(plots_dir, {"sweep", body.str(), 900, 500}, files);

@@ -206,7 +206,8 @@ std::string render_summary_csv(const sim::ExperimentResult& r) {
   if (any_bytes && std::find(names.begin(), names.end(), "bytes_per_sample") == names.end())
     names.push_back("bytes_per_sample");
   os << "stream,policy,policy_name,steps,repeats";
-  for (const auto& n : names) os << ',' << n << "_mean," << n << "_std," << n << "_ci_low," << n << "_ci_high";
+  for (const auto& n : names)
+    os << ',' << n << "_mean," << n << "_std," << n << "_ci_low," << n << "_ci_high";
   os << '\n';
   for (const auto& c : r.cells) {
     os << csv_escape(c.stream) << ',' << csv_escape(c.policy) << ',' << c.policy_name << ','
@@ -229,7 +230,8 @@ std::string render_sweep_csv(const RunReport& r) {
   os.precision(10);
   for (const auto& k : r.sweep_keys) os << csv_escape(k) << ',';
   os << "stream,policy";
-  for (const auto& col : kTableColumns) os << ',' << col.key << "_mean," << col.key << "_ci_low," << col.key << "_ci_high";
+  for (const auto& col : kTableColumns)
+    os << ',' << col.key << "_mean," << col.key << "_ci_low," << col.key << "_ci_high";
   os << '\n';
   for (const auto& p : r.sweep) {
     for (const auto& c : p.result.cells) {
@@ -257,15 +259,16 @@ void markdown_stream_table(std::ostringstream& os, const sim::ExperimentResult& 
   for (std::size_t p = 0; p < r.policies.size(); ++p) {
     const auto& c = r.cells[s * r.policies.size() + p];
     os << "| " << c.policy << " |";
-    for (const auto& col : kTableColumns) os << ' ' << fmt_stat(c.metric(col.key), col.scale, col.decimals) << " |";
+    for (const auto& col : kTableColumns)
+      os << ' ' << fmt_stat(c.metric(col.key), col.scale, col.decimals) << " |";
     os << '\n';
   }
 }
 
 std::string cost_text(const nlohmann::json& cost) {
   std::ostringstream os;
-  os << "α = " << cost.value("alpha", 0.5) << ", λ = " << cost.value("lambda", 0.1)
-     << " per " << (cost.value("depth_units", "blocks") == "macs" ? "MMAC" : "block")
+  os << "α = " << cost.value("alpha", 0.5) << ", λ = " << cost.value("lambda", 0.1) << " per "
+     << (cost.value("depth_units", "blocks") == "macs" ? "MMAC" : "block")
      << ", μ = " << cost.value("mu", 1.0) << ", o = " << cost.value("offload", 0.5)
      << ", side information: `" << cost.value("side_info", "oracle") << "`";
   return os.str();
@@ -280,8 +283,7 @@ std::string render_markdown(const RunReport& r, const std::vector<std::string>& 
   os << "# isplitee report: " << name << "\n\n";
   os << "- isplitee " << r.meta.value("isplitee_version", "?") << " (git "
      << r.meta.value("git_hash", "?") << "), written " << r.meta.value("written_at", "?") << '\n';
-  if (r.meta.contains("model"))
-    os << "- model: " << r.meta["model"].value("summary", "?") << '\n';
+  if (r.meta.contains("model")) os << "- model: " << r.meta["model"].value("summary", "?") << '\n';
   if (r.config.contains("data"))
     os << "- data: " << r.config["data"].value("name", "?") << ", split `"
        << r.config.value("trace", nlohmann::json::object()).value("split", "test") << "`\n";
@@ -321,15 +323,16 @@ std::string render_markdown(const RunReport& r, const std::vector<std::string>& 
   if (!head.empty() && !res.streams.empty()) {
     os << "## " << head << " against final-exit inference\n\n"
        << "The paper's claim: at least 55% lower cost with at most 5 points accuracy drop.\n\n"
-       << "| stream | accuracy % | final-exit accuracy % | cost cut % | acc. drop (pts) | claim holds |\n"
+       << "| stream | accuracy % | final-exit accuracy % | cost cut % | acc. drop (pts) | claim "
+          "holds |\n"
        << "|---|---:|---:|---:|---:|:---:|\n";
     for (std::size_t s = 0; s < res.streams.size(); ++s) {
       const auto& c = res.cell(res.streams[s], head);
       const double final_acc = c.metric("accuracy").mean + c.metric("accuracy_drop").mean;
       os << "| " << res.streams[s] << " | " << fmt_stat(c.metric("accuracy"), 1, 2) << " | "
          << fmt(final_acc, 2) << " | " << fmt_stat(c.metric("cost_reduction"), 1, 1) << " | "
-         << fmt_stat(c.metric("accuracy_drop"), 1, 2) << " | "
-         << (claim_holds(c) ? "yes" : "no") << " |\n";
+         << fmt_stat(c.metric("accuracy_drop"), 1, 2) << " | " << (claim_holds(c) ? "yes" : "no")
+         << " |\n";
     }
     os << '\n';
   }
@@ -374,14 +377,16 @@ std::string render_markdown(const RunReport& r, const std::vector<std::string>& 
       return k;
     }() << "\n\n";
     const std::string hp = headline_policy(r.sweep.front().result);
-    os << "Policy `" << hp << "`, mean over streams of the per-stream means.\n\n| point | accuracy % | "
+    os << "Policy `" << hp
+       << "`, mean over streams of the per-stream means.\n\n| point | accuracy % | "
           "cost cut % | acc. drop (pts) | offload % | streams where the claim holds |\n"
           "|---|---:|---:|---:|---:|---:|\n";
     for (const auto& p : r.sweep) {
       const PolicyMeans m = mean_over_streams(p.result, hp);
-      os << "| " << assignment_text(p) << " | " << fmt(m.accuracy, 2) << " | " << fmt(m.cost_reduction, 1)
-         << " | " << fmt(m.accuracy_drop, 2) << " | " << fmt(100 * m.offload_fraction, 1) << " | "
-         << m.claim_holds << "/" << m.streams << " |\n";
+      os << "| " << assignment_text(p) << " | " << fmt(m.accuracy, 2) << " | "
+         << fmt(m.cost_reduction, 1) << " | " << fmt(m.accuracy_drop, 2) << " | "
+         << fmt(100 * m.offload_fraction, 1) << " | " << m.claim_holds << "/" << m.streams
+         << " |\n";
     }
     os << "\nEvery (point, stream, policy) is in `sweep.csv`.\n\n";
   }
@@ -389,7 +394,8 @@ std::string render_markdown(const RunReport& r, const std::vector<std::string>& 
   if (!plot_files.empty()) {
     os << "## Plots\n\n";
     for (const auto& f : plot_files)
-      if (f.size() > 4 && f.compare(f.size() - 4, 4, ".png") == 0) os << "![" << f << "](" << f << ")\n\n";
+      if (f.size() > 4 && f.compare(f.size() - 4, 4, ".png") == 0)
+        os << "![" << f << "](" << f << ")\n\n";
   } else {
     os << "_No plots were rendered (gnuplot missing or plots disabled)._\n";
   }
@@ -400,23 +406,25 @@ std::string render_terminal_table(const RunReport& r) {
   const auto& res = r.result;
   std::ostringstream os;
   const std::string head = headline_policy(res);
-  const std::vector<std::string> refs = {"final-exit", "edge-threshold", "cloud-only", "best-fixed"};
+  const std::vector<std::string> refs = {"final-exit", "edge-threshold", "cloud-only",
+                                         "best-fixed"};
   // Stream names are shown whole: "gaussian_noise(sigma=0.03)" and "…0.08" must stay distinct.
   int sw = 6, pw = 6;
   for (const auto& s : res.streams) sw = std::max(sw, static_cast<int>(s.size()));
   for (const auto& p : res.policies) pw = std::max(pw, static_cast<int>(p.size()));
   char line[512];
-  std::snprintf(line, sizeof line, "%-*s  %-*s %11s %12s %11s %10s %10s\n", sw, "stream", pw, "policy",
-                "accuracy %", "cost/sample", "cost cut %", "acc. drop", "offload %");
+  std::snprintf(line, sizeof line, "%-*s  %-*s %11s %12s %11s %10s %10s\n", sw, "stream", pw,
+                "policy", "accuracy %", "cost/sample", "cost cut %", "acc. drop", "offload %");
   os << line;
   for (std::size_t s = 0; s < res.streams.size(); ++s) {
     for (std::size_t p = 0; p < res.policies.size(); ++p) {
       const auto& c = res.cells[s * res.policies.size() + p];
-      const bool show = c.policy == head ||
-                        std::find(refs.begin(), refs.end(), c.policy_name) != refs.end();
+      const bool show =
+          c.policy == head || std::find(refs.begin(), refs.end(), c.policy_name) != refs.end();
       if (!show) continue;
-      std::snprintf(line, sizeof line, "%-*s  %-*s %11s %12s %11s %10s %10s\n", sw, res.streams[s].c_str(), pw,
-                    c.policy.c_str(), fmt(c.metric("accuracy").mean, 2).c_str(),
+      std::snprintf(line, sizeof line, "%-*s  %-*s %11s %12s %11s %10s %10s\n", sw,
+                    res.streams[s].c_str(), pw, c.policy.c_str(),
+                    fmt(c.metric("accuracy").mean, 2).c_str(),
                     fmt(c.metric("cost_per_sample").mean, 3).c_str(),
                     fmt(c.metric("cost_reduction").mean, 1).c_str(),
                     fmt(c.metric("accuracy_drop").mean, 2).c_str(),

@@ -303,9 +303,11 @@ nlohmann::json to_json(const ExperimentResult& r) {
          {"arm_over_time", {{"bin_edges", c.bin_edges}, {"fractions", c.arm_over_time}}},
          {"segments", {{"starts", c.segment_starts}, {"traces", c.segment_traces}}}});
   }
-  return {{"cost", cost::to_json(r.cost)},  {"depths", r.depths},   {"num_arms", r.num_arms},
-          {"repeats", r.repeats},           {"threads", r.threads}, {"seed", r.seed},
-          {"trace_names", r.trace_names}, {"trace_exit_accuracy", r.trace_exit_accuracy},   {"streams", r.streams}, {"policies", r.policies},
+  return {{"cost", cost::to_json(r.cost)},  {"depths", r.depths},
+          {"num_arms", r.num_arms},         {"repeats", r.repeats},
+          {"threads", r.threads},           {"seed", r.seed},
+          {"trace_names", r.trace_names},   {"trace_exit_accuracy", r.trace_exit_accuracy},
+          {"streams", r.streams},           {"policies", r.policies},
           {"wall_seconds", r.wall_seconds}, {"cells", cells}};
 }
 

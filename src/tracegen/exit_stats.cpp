@@ -11,7 +11,8 @@ ExitStats exit_statistics(const torch::Tensor& logits) {
   const auto logp = torch::log_softmax(z, /*dim=*/1);
   const auto p = logp.exp();
   ExitStats s;
-  // Entropy -Σ p log p, with 0·log 0 = 0 (log_softmax is finite, so p·logp is 0 where p underflows).
+  // Entropy -Σ p log p, with 0·log 0 = 0 (log_softmax is finite, so p·logp is 0 where p
+  // underflows).
   s.entropy = (-(p * logp).sum(1)).clamp_min(0.0).to(torch::kFloat32);
   if (p.size(1) >= 2) {
     const auto top = p.topk(/*k=*/2, /*dim=*/1, /*largest=*/true, /*sorted=*/true);

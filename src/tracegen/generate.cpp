@@ -11,6 +11,7 @@
 #include "isplitee/common/error.hpp"
 #include "isplitee/common/log.hpp"
 #include "isplitee/common/progress.hpp"
+#include "isplitee/common/sha256.hpp"
 #include "isplitee/data/dataset.hpp"
 #include "isplitee/data/loader.hpp"
 #include "isplitee/model/checkpoint.hpp"
@@ -28,16 +29,17 @@ namespace {
 std::string safe_name(const std::string& label) {
   std::string s = label;
   for (char& ch : s)
-    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '@' || ch == '-' || ch == '_' || ch == '.' ||
-          ch == '+'))
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '@' || ch == '-' || ch == '_' ||
+          ch == '.' || ch == '+'))
       ch = '_';
   return s;
 }
 
-std::shared_ptr<const data::Dataset> open_limited(const data::DatasetConfig& data, const TraceConfig& cfg) {
+std::shared_ptr<const data::Dataset> open_limited(const data::DatasetConfig& data,
+                                                  const TraceConfig& cfg) {
   auto ds = data::open_split(data, cfg.split);
-  ISPLITEE_CHECK_CODE(ds->size() > 0, ErrorCode::kData, "trace: the ", cfg.split, " split of ", ds->name(),
-                      " is empty");
+  ISPLITEE_CHECK_CODE(ds->size() > 0, ErrorCode::kData, "trace: the ", cfg.split, " split of ",
+                      ds->name(), " is empty");
   if (cfg.max_samples > 0 && static_cast<std::size_t>(cfg.max_samples) < ds->size()) {
     std::vector<std::size_t> idx(static_cast<std::size_t>(cfg.max_samples));
     std::iota(idx.begin(), idx.end(), 0);
@@ -55,7 +57,7 @@ struct Loaded {
 Loaded load_for_tracing(const TraceRequest& req) {
   ISPLITEE_CHECK_CODE(fs::exists(req.checkpoint), ErrorCode::kIo, "trace: checkpoint ",
                       req.checkpoint.string(), " not found (train one with `isplitee train`)");
-  Loaded l{model::load_checkpoint(req.checkpoint), model::sha256_file(req.checkpoint)};
+  Loaded l{model::load_checkpoint(req.checkpoint), sha256_file(req.checkpoint)};
   l.ck.net->to(torch::Device(model::check_device(req.device)));
   l.ck.net->train(false);
   if (req.trace.fold_batchnorm) l.ck.net->fold_batchnorm();
@@ -68,12 +70,13 @@ trace::Trace run_trace(const TraceRequest& req, Loaded& l, const distort::Distor
   auto& net = *l.ck.net;
   const torch::Device device(model::check_device(req.device));
   auto ds = open_limited(req.data, req.trace);
-  ISPLITEE_CHECK(static_cast<std::int64_t>(ds->num_classes()) == l.ck.config.num_classes, "trace: checkpoint ",
-                 req.checkpoint.string(), " has ", l.ck.config.num_classes, " classes but ", ds->name(),
-                 " has ", ds->num_classes());
+  ISPLITEE_CHECK(static_cast<std::int64_t>(ds->num_classes()) == l.ck.config.num_classes,
+                 "trace: checkpoint ", req.checkpoint.string(), " has ", l.ck.config.num_classes,
+                 " classes but ", ds->name(), " has ", ds->num_classes());
   const cv::Mat first = ds->image(0);
   const auto dist = distort::make_distortion(spec, std::min(first.rows, first.cols));
-  const std::shared_ptr<const distort::Distortion> shared_dist(dist.get(), [](const distort::Distortion*) {});
+  const std::shared_ptr<const distort::Distortion> shared_dist(dist.get(),
+                                                               [](const distort::Distortion*) {});
   data::SampleTransform transform;
   if (spec.name != "none") {
     const std::uint64_t seed = req.seed;
@@ -98,8 +101,8 @@ trace::Trace run_trace(const TraceRequest& req, Loaded& l, const distort::Distor
 
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), 0);
-  data::BatchLoader loader(ds, order, static_cast<std::size_t>(req.trace.batch_size), req.data.preprocess,
-                           transform, static_cast<int>(req.trace.workers));
+  data::BatchLoader loader(ds, order, static_cast<std::size_t>(req.trace.batch_size),
+                           req.data.preprocess, transform, static_cast<int>(req.trace.workers));
   Progress bar("trace " + distort::label(spec), n, "img", req.progress && progress_enabled());
   torch::InferenceMode guard;
   data::Batch b;
@@ -126,7 +129,8 @@ trace::Trace run_trace(const TraceRequest& req, Loaded& l, const distort::Distor
         const auto z = outs[k].to(torch::kFloat32).cpu().contiguous();
         const float* pz = z.data_ptr<float>();
         for (std::size_t i = 0; i < bn; ++i)
-          std::copy(pz + i * classes, pz + (i + 1) * classes, t.logits.begin() + ((row + i) * k_exits + k) * classes);
+          std::copy(pz + i * classes, pz + (i + 1) * classes,
+                    t.logits.begin() + ((row + i) * k_exits + k) * classes);
       }
     }
     const auto labels = b.labels.cpu().contiguous();
@@ -164,28 +168,34 @@ trace::Trace run_trace(const TraceRequest& req, Loaded& l, const distort::Distor
              {"max_samples", req.trace.max_samples},
              {"batch_size", req.trace.batch_size},
              {"fold_batchnorm", req.trace.fold_batchnorm}};
-  if (seconds) *seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (seconds)
+    *seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return t;
 }
 
 // Refuses a cached trace whose manifest disagrees with the inputs it is filed under.
-void check_cached(const trace::Trace& t, const fs::path& dir, const std::string& key, const std::string& sha,
-                  const TraceRequest& req, const distort::DistortionSpec& spec) {
+void check_cached(const trace::Trace& t, const fs::path& dir, const std::string& key,
+                  const std::string& sha, const TraceRequest& req,
+                  const distort::DistortionSpec& spec) {
   const auto& m = t.manifest;
   auto refuse = [&](const std::string& field, const std::string& got, const std::string& want) {
-    fail(ErrorCode::kData, "trace ", dir.string(), ": manifest.json ", field, " is ", got, ", expected ", want,
-         " (the manifest was edited or the directory holds another trace); rerun with --force to recompute");
+    fail(ErrorCode::kData, "trace ", dir.string(), ": manifest.json ", field, " is ", got,
+         ", expected ", want,
+         " (the manifest was edited or the directory holds another trace); rerun with --force to "
+         "recompute");
   };
-  const std::string got_key = m.extra.is_object() && m.extra.contains("cache_key") && m.extra["cache_key"].is_string()
-                                  ? m.extra["cache_key"].get<std::string>()
-                                  : std::string("(missing)");
+  const std::string got_key =
+      m.extra.is_object() && m.extra.contains("cache_key") && m.extra["cache_key"].is_string()
+          ? m.extra["cache_key"].get<std::string>()
+          : std::string("(missing)");
   if (got_key != key) refuse("extra.cache_key", got_key, key);
   if (m.checkpoint_sha256 != sha) refuse("checkpoint_sha256", m.checkpoint_sha256, sha);
   if (m.split != req.trace.split) refuse("split", m.split, req.trace.split);
   if (m.seed != req.seed) refuse("seed", std::to_string(m.seed), std::to_string(req.seed));
   const auto want_spec = distort::to_json(spec);
-  const auto got_spec = m.distortion.is_object() && m.distortion.contains("spec") ? m.distortion["spec"]
-                                                                                 : nlohmann::json();
+  const auto got_spec = m.distortion.is_object() && m.distortion.contains("spec")
+                            ? m.distortion["spec"]
+                            : nlohmann::json();
   if (got_spec != want_spec) refuse("distortion.spec", got_spec.dump(), want_spec.dump());
   if (m.sample_ids.size() != t.num_samples)
     refuse("sample_ids length", std::to_string(m.sample_ids.size()), std::to_string(t.num_samples));
@@ -194,19 +204,22 @@ void check_cached(const trace::Trace& t, const fs::path& dir, const std::string&
 // Writes the whole directory under a temporary name and renames it into place, so an interrupted
 // run never leaves a half-written trace where the cache would find it.
 void write_trace_dir(const fs::path& dir, const trace::Trace& t) {
-  const fs::path tmp = dir.parent_path() / (".tmp-" + dir.filename().string() + "-" + std::to_string(::getpid()));
+  const fs::path tmp =
+      dir.parent_path() / (".tmp-" + dir.filename().string() + "-" + std::to_string(::getpid()));
   std::error_code ec;
   fs::remove_all(tmp, ec);
   trace::write_trace(tmp, t);
   fs::remove_all(dir, ec);
   fs::rename(tmp, dir, ec);
-  ISPLITEE_CHECK_CODE(!ec, ErrorCode::kIo, "cannot move ", tmp.string(), " to ", dir.string(), ": ", ec.message());
+  ISPLITEE_CHECK_CODE(!ec, ErrorCode::kIo, "cannot move ", tmp.string(), " to ", dir.string(), ": ",
+                      ec.message());
 }
 
 }  // namespace
 
 std::string trace_cache_key(const std::string& checkpoint_sha256, const data::DatasetConfig& data,
-                            const TraceConfig& cfg, const distort::DistortionSpec& spec, std::uint64_t seed) {
+                            const TraceConfig& cfg, const distort::DistortionSpec& spec,
+                            std::uint64_t seed) {
   const nlohmann::json j = {{"generator", kGeneratorVersion},
                             {"format_version", trace::kTraceFormatVersion},
                             {"checkpoint_sha256", checkpoint_sha256},
@@ -218,10 +231,11 @@ std::string trace_cache_key(const std::string& checkpoint_sha256, const data::Da
                             {"seed", seed},
                             {"save_logits", cfg.save_logits},
                             {"fold_batchnorm", cfg.fold_batchnorm}};
-  return model::sha256_hex(j.dump());
+  return sha256_hex(j.dump());
 }
 
-trace::Trace generate_trace(const TraceRequest& req, const distort::DistortionSpec& spec, double* seconds) {
+trace::Trace generate_trace(const TraceRequest& req, const distort::DistortionSpec& spec,
+                            double* seconds) {
   auto l = load_for_tracing(req);
   const auto key = trace_cache_key(l.sha256, req.data, req.trace, spec, req.seed);
   return run_trace(req, l, spec, key, seconds);
@@ -229,9 +243,9 @@ trace::Trace generate_trace(const TraceRequest& req, const distort::DistortionSp
 
 std::vector<TraceArtifact> ensure_traces(const TraceRequest& req) {
   ISPLITEE_CHECK(!req.trace_dir.empty(), "trace: no output directory for traces");
-  ISPLITEE_CHECK_CODE(fs::exists(req.checkpoint), ErrorCode::kIo, "trace: checkpoint ", req.checkpoint.string(),
-                      " not found (train one with `isplitee train`)");
-  const std::string sha = model::sha256_file(req.checkpoint);
+  ISPLITEE_CHECK_CODE(fs::exists(req.checkpoint), ErrorCode::kIo, "trace: checkpoint ",
+                      req.checkpoint.string(), " not found (train one with `isplitee train`)");
+  const std::string sha = sha256_file(req.checkpoint);
   std::optional<Loaded> loaded;  // loaded lazily: a fully cached request never touches the network
   std::vector<TraceArtifact> out;
   for (const auto& spec : req.trace.distortions) {
@@ -244,7 +258,8 @@ std::vector<TraceArtifact> ensure_traces(const TraceRequest& req) {
       try {
         t = trace::read_trace(a.directory);
       } catch (const Error& e) {
-        fail(ErrorCode::kData, "cached trace is invalid: ", e.what(), "; rerun with --force to recompute it");
+        fail(ErrorCode::kData, "cached trace is invalid: ", e.what(),
+             "; rerun with --force to recompute it");
       }
       check_cached(t, a.directory, a.cache_key, sha, req, spec);
       a.reused = true;
@@ -256,8 +271,8 @@ std::vector<TraceArtifact> ensure_traces(const TraceRequest& req) {
       write_trace_dir(a.directory, t);
       a.exit_accuracy = trace::exit_accuracy(t);
       a.images_per_s = a.seconds > 0 ? static_cast<double>(t.num_samples) / a.seconds : 0.0;
-      logger()->info("trace {}: {} samples in {:.1f} s ({:.0f} img/s) -> {}", a.name, t.num_samples, a.seconds,
-                     a.images_per_s, a.directory.string());
+      logger()->info("trace {}: {} samples in {:.1f} s ({:.0f} img/s) -> {}", a.name, t.num_samples,
+                     a.seconds, a.images_per_s, a.directory.string());
     }
     out.push_back(std::move(a));
   }

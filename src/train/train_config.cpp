@@ -103,7 +103,8 @@ std::vector<double> resolve_exit_weights(const std::vector<double>& configured,
   if (!configured.empty()) {
     ISPLITEE_CHECK(static_cast<std::int64_t>(configured.size()) == num_exits,
                    "train.exit_weights has ", configured.size(), " values but the model has ",
-                   num_exits, " exits (give exactly ", num_exits, " weights, or none for the default)");
+                   num_exits, " exits (give exactly ", num_exits,
+                   " weights, or none for the default)");
     return configured;
   }
   // METHOD.md §6: the reference weights for the 7 MobileNetV2 exits.

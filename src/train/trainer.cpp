@@ -9,14 +9,15 @@
 #include <numeric>
 #include <sstream>
 
-#include <opencv2/imgproc.hpp>
 #include <torch/torch.h>
+#include <opencv2/imgproc.hpp>
 
 #include "isplitee/common/atomic_file.hpp"
 #include "isplitee/common/error.hpp"
 #include "isplitee/common/log.hpp"
 #include "isplitee/common/progress.hpp"
 #include "isplitee/common/rng.hpp"
+#include "isplitee/common/sha256.hpp"
 #include "isplitee/data/config.hpp"
 #include "isplitee/data/dataset.hpp"
 #include "isplitee/data/loader.hpp"
@@ -78,8 +79,8 @@ cv::Mat random_resized_crop(const cv::Mat& img, int out, double scale_min, Rng& 
   }
   const int s = std::min(img.rows, img.cols);
   cv::Mat dst;
-  cv::resize(img(cv::Rect((img.cols - s) / 2, (img.rows - s) / 2, s, s)), dst, cv::Size(out, out), 0,
-             0, cv::INTER_LINEAR);
+  cv::resize(img(cv::Rect((img.cols - s) / 2, (img.rows - s) / 2, s, s)), dst, cv::Size(out, out),
+             0, 0, cv::INTER_LINEAR);
   return dst;
 }
 
@@ -122,7 +123,8 @@ data::SampleTransform make_augmentation(const AugmentConfig& a, const data::Prep
       out = a.crop_padding > 0 ? data::random_crop(img, size, static_cast<int>(a.crop_padding), rng)
                                : img;
     } else {  // caltech-jitter
-      const int side = p.resize > 0 ? p.resize : (p.crop > 0 ? p.crop : std::min(img.rows, img.cols));
+      const int side =
+          p.resize > 0 ? p.resize : (p.crop > 0 ? p.crop : std::min(img.rows, img.cols));
       out = color_jitter(random_resized_crop(img, side, a.scale_min, rng), a.jitter, rng);
     }
     if (a.flip) out = data::random_hflip(out, rng);
@@ -184,7 +186,8 @@ torch::Tensor weighted_loss(const std::vector<torch::Tensor>& logits, const torc
   namespace F = torch::nn::functional;
   torch::Tensor total;
   for (std::size_t k = 0; k < logits.size(); ++k) {
-    auto ce = F::cross_entropy(logits[k], y, F::CrossEntropyFuncOptions().label_smoothing(smoothing));
+    auto ce =
+        F::cross_entropy(logits[k], y, F::CrossEntropyFuncOptions().label_smoothing(smoothing));
     if (per_exit) per_exit->push_back(ce.detach());
     auto term = ce * w[k];
     total = total.defined() ? total + term : term;
@@ -214,9 +217,10 @@ Evaluation evaluate_net(model::MultiExitNetImpl& net, std::shared_ptr<const data
     const auto y = b.labels.to(device);
     const auto outs = net.forward(x);
     for (std::size_t k = 0; k < k_exits; ++k) {
-      loss[k] += torch::nn::functional::cross_entropy(
-                     outs[k], y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                     .item<double>();
+      loss[k] +=
+          torch::nn::functional::cross_entropy(
+              outs[k], y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+              .item<double>();
       correct[k] += outs[k].argmax(1).eq(y).sum().item<std::int64_t>();
     }
     n += b.images.size(0);
@@ -240,8 +244,9 @@ double weighted_sum(const std::vector<double>& v, const std::vector<double>& w) 
 }
 
 // A seeded subset of at most `max` samples (positions kept in increasing order).
-std::shared_ptr<const data::Dataset> limit(std::shared_ptr<const data::Dataset> ds, std::int64_t max,
-                                           std::uint64_t seed, std::uint64_t which) {
+std::shared_ptr<const data::Dataset> limit(std::shared_ptr<const data::Dataset> ds,
+                                           std::int64_t max, std::uint64_t seed,
+                                           std::uint64_t which) {
   if (max <= 0 || static_cast<std::size_t>(max) >= ds->size()) return ds;
   std::vector<std::size_t> idx(ds->size());
   std::iota(idx.begin(), idx.end(), 0);
@@ -252,10 +257,12 @@ std::shared_ptr<const data::Dataset> limit(std::shared_ptr<const data::Dataset> 
   return std::make_shared<data::Subset>(ds, std::move(idx), ds->name());
 }
 
-void check_dataset_matches(const data::Dataset& ds, const model::ModelConfig& m, const std::string& split) {
-  ISPLITEE_CHECK(static_cast<std::int64_t>(ds.num_classes()) == m.num_classes, "model.num_classes is ",
-                 m.num_classes, " but the ", split, " split of ", ds.name(), " has ", ds.num_classes(),
-                 " classes (set model.num_classes to ", ds.num_classes(), ")");
+void check_dataset_matches(const data::Dataset& ds, const model::ModelConfig& m,
+                           const std::string& split) {
+  ISPLITEE_CHECK(static_cast<std::int64_t>(ds.num_classes()) == m.num_classes,
+                 "model.num_classes is ", m.num_classes, " but the ", split, " split of ",
+                 ds.name(), " has ", ds.num_classes(), " classes (set model.num_classes to ",
+                 ds.num_classes(), ")");
   ISPLITEE_CHECK(ds.size() > 0, "the ", split, " split of ", ds.name(),
                  " is empty (check data.val_fraction / data.max_per_split)");
 }
@@ -288,12 +295,18 @@ struct RunState {
 nlohmann::json state_to_json(const RunState& s) {
   nlohmann::json h = nlohmann::json::array();
   for (const auto& r : s.history) h.push_back(to_json(r));
-  return {{"state_version", kStateVersion},  {"config_hash", s.config_hash},
-          {"epochs_done", s.epochs_done},    {"best_val_loss", s.best_val_loss},
-          {"best_epoch", s.best_epoch},      {"bad_epochs", s.bad_epochs},
-          {"global_step", s.global_step},    {"stopped_early", s.stopped_early},
-          {"completed", s.completed},        {"last_sha256", s.last_sha256},
-          {"optim_sha256", s.optim_sha256},  {"history", h},
+  return {{"state_version", kStateVersion},
+          {"config_hash", s.config_hash},
+          {"epochs_done", s.epochs_done},
+          {"best_val_loss", s.best_val_loss},
+          {"best_epoch", s.best_epoch},
+          {"bad_epochs", s.bad_epochs},
+          {"global_step", s.global_step},
+          {"stopped_early", s.stopped_early},
+          {"completed", s.completed},
+          {"last_sha256", s.last_sha256},
+          {"optim_sha256", s.optim_sha256},
+          {"history", h},
           {"steps", s.steps}};
 }
 
@@ -301,11 +314,12 @@ RunState state_from_json(const nlohmann::json& j, const std::string& source) {
   RunState s;
   try {
     ISPLITEE_CHECK_CODE(j.at("state_version").get<int>() == kStateVersion, ErrorCode::kData, source,
-                        ": state_version ", j.at("state_version").dump(), " is not ", kStateVersion);
+                        ": state_version ", j.at("state_version").dump(), " is not ",
+                        kStateVersion);
     s.config_hash = j.at("config_hash").get<std::string>();
     s.epochs_done = j.at("epochs_done").get<std::int64_t>();
     s.best_val_loss = j.at("best_val_loss").is_null() ? std::numeric_limits<double>::infinity()
-                                                       : j.at("best_val_loss").get<double>();
+                                                      : j.at("best_val_loss").get<double>();
     s.best_epoch = j.at("best_epoch").get<std::int64_t>();
     s.bad_epochs = j.at("bad_epochs").get<std::int64_t>();
     s.global_step = j.at("global_step").get<std::int64_t>();
@@ -326,7 +340,8 @@ void write_metrics(const fs::path& path, const RunState& s) {
   write_file_atomic(path, [&](std::ostream& os) {
     std::size_t si = 0;
     for (const auto& r : s.history) {
-      while (si < s.steps.size() && s.steps[si].value("epoch", 0) <= r.epoch) os << s.steps[si++].dump() << '\n';
+      while (si < s.steps.size() && s.steps[si].value("epoch", 0) <= r.epoch)
+        os << s.steps[si++].dump() << '\n';
       os << to_json(r).dump() << '\n';
     }
     while (si < s.steps.size()) os << s.steps[si++].dump() << '\n';
@@ -359,11 +374,16 @@ std::string format_epoch_line(const EpochRecord& r, std::int64_t epochs) {
 // ---- public -----------------------------------------------------------------------------------
 
 nlohmann::json to_json(const EpochRecord& r) {
-  return {{"type", "epoch"},           {"epoch", r.epoch},
-          {"train_loss", r.train_loss}, {"train_exit_loss", r.train_exit_loss},
-          {"val_loss", r.val_loss},     {"val_exit_loss", r.val_exit_loss},
-          {"val_accuracy", r.val_accuracy}, {"lr", r.lr},
-          {"seconds", r.seconds},       {"images_per_s", r.images_per_s},
+  return {{"type", "epoch"},
+          {"epoch", r.epoch},
+          {"train_loss", r.train_loss},
+          {"train_exit_loss", r.train_exit_loss},
+          {"val_loss", r.val_loss},
+          {"val_exit_loss", r.val_exit_loss},
+          {"val_accuracy", r.val_accuracy},
+          {"lr", r.lr},
+          {"seconds", r.seconds},
+          {"images_per_s", r.images_per_s},
           {"best", r.best}};
 }
 
@@ -389,14 +409,15 @@ EpochRecord epoch_record_from_json(const nlohmann::json& j, const std::string& s
 std::string train_config_hash(const TrainJob& job) {
   auto t = to_json(job.train);
   // Keys that do not change the trained weights.
-  for (const char* k : {"workers", "log_every", "evaluate_test", "max_test_samples", "eval_batch_size"})
+  for (const char* k :
+       {"workers", "log_every", "evaluate_test", "max_test_samples", "eval_batch_size"})
     t.erase(k);
   const nlohmann::json j = {{"trainer", kTrainerVersion},
                             {"data", data::to_json(job.data)},
                             {"model", model::to_json(job.model)},
                             {"train", t},
                             {"seed", job.seed}};
-  return model::sha256_hex(j.dump());
+  return sha256_hex(j.dump());
 }
 
 std::string format_accuracy_table(const std::vector<std::int64_t>& exit_blocks,
@@ -407,7 +428,8 @@ std::string format_accuracy_table(const std::vector<std::int64_t>& exit_blocks,
   for (std::size_t k = 0; k < val_accuracy.size(); ++k) {
     char line[96];
     std::snprintf(line, sizeof line, "%4zu  %6lld  %9.2f", k + 1,
-                  static_cast<long long>(k < exit_blocks.size() ? exit_blocks[k] : 0), val_accuracy[k]);
+                  static_cast<long long>(k < exit_blocks.size() ? exit_blocks[k] : 0),
+                  val_accuracy[k]);
     os << line;
     if (k < test_accuracy.size()) {
       std::snprintf(line, sizeof line, "  %10.2f", test_accuracy[k]);
@@ -432,7 +454,8 @@ Evaluation evaluate_checkpoint(const fs::path& checkpoint, const data::DatasetCo
 TrainResult train_model(const TrainJob& job) {
   const auto t_start = std::chrono::steady_clock::now();
   const TrainConfig& c = job.train;
-  ISPLITEE_CHECK(!job.output_dir.empty(), "train: no output directory given (set output_dir or --out)");
+  ISPLITEE_CHECK(!job.output_dir.empty(),
+                 "train: no output directory given (set output_dir or --out)");
   const torch::Device device(model::check_device(job.device));
   const int workers = static_cast<int>(c.workers);
   const bool show = job.progress && progress_enabled();
@@ -457,14 +480,15 @@ TrainResult train_model(const TrainJob& job) {
     st = state_from_json(nlohmann::json::parse(read_text_file(state_path), nullptr, false),
                          state_path.string());
     ISPLITEE_CHECK(st.config_hash == hash, "--resume: the run in ", dir.string(),
-                   " was started with a different configuration (hash ", st.config_hash.substr(0, 12),
-                   ", now ", hash.substr(0, 12), "); use the same config or start over with --force");
+                   " was started with a different configuration (hash ",
+                   st.config_hash.substr(0, 12), ", now ", hash.substr(0, 12),
+                   "); use the same config or start over with --force");
     if (!st.completed) {
-      ISPLITEE_CHECK_CODE(model::sha256_file(last_path) == st.last_sha256 &&
-                              model::sha256_file(optim_path) == st.optim_sha256,
-                          ErrorCode::kData, "--resume: ", last_path.string(), " or ",
-                          optim_path.string(), " does not match ", state_path.string(),
-                          " (interrupted while saving?); start over with --force");
+      ISPLITEE_CHECK_CODE(
+          sha256_file(last_path) == st.last_sha256 && sha256_file(optim_path) == st.optim_sha256,
+          ErrorCode::kData, "--resume: ", last_path.string(), " or ", optim_path.string(),
+          " does not match ", state_path.string(),
+          " (interrupted while saving?); start over with --force");
       net = model::load_checkpoint(last_path, job.model).net;
     }
     logger()->info("resuming {} after epoch {}", dir.string(), st.epochs_done);
@@ -508,10 +532,9 @@ TrainResult train_model(const TrainJob& job) {
       std::iota(order.begin(), order.end(), 0);
       Rng shuffle_rng(job.seed, {kShuffleStream, static_cast<std::uint64_t>(epoch)});
       shuffle_rng.shuffle(order.begin(), order.end());
-      data::BatchLoader loader(train_ds, order, static_cast<std::size_t>(c.batch_size),
-                               job.data.preprocess,
-                               make_augmentation(c.augment, job.data.preprocess, train_ds, job.seed, epoch),
-                               workers);
+      data::BatchLoader loader(
+          train_ds, order, static_cast<std::size_t>(c.batch_size), job.data.preprocess,
+          make_augmentation(c.augment, job.data.preprocess, train_ds, job.seed, epoch), workers);
       char label[64];
       std::snprintf(label, sizeof label, "epoch %lld/%lld", static_cast<long long>(epoch + 1),
                     static_cast<long long>(c.epochs));
@@ -548,11 +571,12 @@ TrainResult train_model(const TrainJob& job) {
         ++window_steps;
         window_images += n;
         if (c.log_every > 0 && st.global_step % c.log_every == 0) {
-          st.steps.push_back({{"type", "step"},
-                              {"epoch", epoch + 1},
-                              {"step", st.global_step},
-                              {"loss", window_loss / window_steps},
-                              {"images_per_s", window_images / std::max(1e-9, elapsed_s(t_window))}});
+          st.steps.push_back(
+              {{"type", "step"},
+               {"epoch", epoch + 1},
+               {"step", st.global_step},
+               {"loss", window_loss / window_steps},
+               {"images_per_s", window_images / std::max(1e-9, elapsed_s(t_window))}});
           window_loss = 0;
           window_steps = 0;
           window_images = 0;
@@ -566,15 +590,17 @@ TrainResult train_model(const TrainJob& job) {
       for (double s : exit_sum) rec.train_exit_loss.push_back(seen ? s / seen : 0.0);
       rec.images_per_s = seen / std::max(1e-9, train_s);
 
-      const auto ev = evaluate_net(*net, val_ds, job.data.preprocess, c.eval_batch_size, workers, device,
-                                   "validate", show);
+      const auto ev = evaluate_net(*net, val_ds, job.data.preprocess, c.eval_batch_size, workers,
+                                   device, "validate", show);
       rec.val_accuracy = ev.accuracy;
       rec.val_exit_loss = ev.exit_loss;
       rec.val_loss = weighted_sum(ev.exit_loss, weights);
       ++st.epochs_done;
       ++ran;
-      const nlohmann::json extra = {{"epoch", rec.epoch}, {"config_hash", hash},
-                                    {"val_loss", rec.val_loss}, {"val_accuracy", rec.val_accuracy}};
+      const nlohmann::json extra = {{"epoch", rec.epoch},
+                                    {"config_hash", hash},
+                                    {"val_loss", rec.val_loss},
+                                    {"val_accuracy", rec.val_accuracy}};
       if (rec.val_loss < st.best_val_loss) {
         st.best_val_loss = rec.val_loss;
         st.best_epoch = rec.epoch;
@@ -594,8 +620,8 @@ TrainResult train_model(const TrainJob& job) {
       const auto tmp = temporary_sibling(optim_path);
       torch::save(*opt.opt, tmp.string());
       commit_file(tmp, optim_path);
-      st.last_sha256 = model::sha256_file(last_path);
-      st.optim_sha256 = model::sha256_file(optim_path);
+      st.last_sha256 = sha256_file(last_path);
+      st.optim_sha256 = sha256_file(optim_path);
       write_text_atomic(state_path, state_to_json(st).dump(1));
       write_metrics(metrics_path, st);
 
@@ -626,11 +652,12 @@ TrainResult train_model(const TrainJob& job) {
     ck.net->to(device);
     auto test_ds = limit(data::open_split(job.data, "test"), c.max_test_samples, 0, 3);
     check_dataset_matches(*test_ds, job.model, "test");
-    res.test_accuracy =
-        evaluate_net(*ck.net, test_ds, job.data.preprocess, c.eval_batch_size, workers, device, "test", show)
-            .accuracy;
-    logger()->info("best checkpoint (epoch {}), per-exit accuracy:\n{}", res.best_epoch,
-                   format_accuracy_table(ck.net->exit_blocks(), res.val_accuracy, res.test_accuracy));
+    res.test_accuracy = evaluate_net(*ck.net, test_ds, job.data.preprocess, c.eval_batch_size,
+                                     workers, device, "test", show)
+                            .accuracy;
+    logger()->info(
+        "best checkpoint (epoch {}), per-exit accuracy:\n{}", res.best_epoch,
+        format_accuracy_table(ck.net->exit_blocks(), res.val_accuracy, res.test_accuracy));
   }
   res.seconds = elapsed_s(t_start);
   write_text_atomic(result_path, result_to_json(res).dump(2) + "\n");
@@ -661,7 +688,8 @@ fs::path ensure_model(const TrainJob& job) {
   TrainJob j = job;
   j.output_dir = dir;
   j.resume = fs::exists(dir / "train_state.json");
-  j.force = true;  // the directory belongs to this hash: leftovers of a failed start are overwritten
+  j.force =
+      true;  // the directory belongs to this hash: leftovers of a failed start are overwritten
   j.stop_after_epochs = 0;
   logger()->info("training model {} into {}", job.name, dir.string());
   const auto r = train_model(j);

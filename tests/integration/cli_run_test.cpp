@@ -1,7 +1,7 @@
 // `isplitee run` end to end on a tiny generated dataset (MNIST IDX format written here), a small
-// network and one epoch: every file of the run directory is present and parseable, the numbers agree
-// across files and with a recomputation from steps.csv, a second run reuses model and traces, and a
-// killed run leaves no half-written file.
+// network and one epoch: every file of the run directory is present and parseable, the numbers
+// agree across files and with a recomputation from steps.csv, a second run reuses model and traces,
+// and a killed run leaves no half-written file.
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -18,16 +18,17 @@
 
 #include <nlohmann/json.hpp>
 
-#include "integration/cli_util.hpp"
 #include "isplitee/common/rng.hpp"
 #include "isplitee/common/text.hpp"
+#include "support/cli.hpp"
 
 namespace isplitee::testing {
 namespace {
 namespace fs = std::filesystem;
 
 void put_u32(std::ofstream& os, std::uint32_t v) {
-  const unsigned char b[4] = {static_cast<unsigned char>(v >> 24), static_cast<unsigned char>(v >> 16),
+  const unsigned char b[4] = {static_cast<unsigned char>(v >> 24),
+                              static_cast<unsigned char>(v >> 16),
                               static_cast<unsigned char>(v >> 8), static_cast<unsigned char>(v)};
   os.write(reinterpret_cast<const char*>(b), 4);
 }
@@ -51,7 +52,8 @@ void write_idx(const fs::path& dir, const std::string& prefix, std::size_t n, st
     lab.write(reinterpret_cast<const char*>(&label), 1);
     for (int y = 0; y < 28; ++y)
       for (int x = 0; x < 28; ++x) {
-        const bool bar = (c < 5) ? (x >= 4 + 4 * c && x < 7 + 4 * c) : (y >= 4 + 4 * (c - 5) && y < 7 + 4 * (c - 5));
+        const bool bar = (c < 5) ? (x >= 4 + 4 * c && x < 7 + 4 * c)
+                                 : (y >= 4 + 4 * (c - 5) && y < 7 + 4 * (c - 5));
         double v = (bar ? 200.0 : 30.0) + rng.normal(0.0, 45.0);
         v = std::min(255.0, std::max(0.0, v));
         const unsigned char p = static_cast<unsigned char>(v);
@@ -122,13 +124,21 @@ TEST_F(TinyRun, SucceedsAndPrintsTableAndPath) {
 TEST_F(TinyRun, EveryFileIsPresentAndParseable) {
   ASSERT_EQ(first_.rc, 0) << first_.output;
   const fs::path run = dir_->path() / "run1";
-  for (const char* f : {"config.resolved.json", "report.json", "summary.csv", "report.md", "steps.csv"})
+  for (const char* f :
+       {"config.resolved.json", "report.json", "summary.csv", "report.md", "steps.csv"})
     EXPECT_TRUE(fs::exists(run / f)) << f;
-  EXPECT_NO_THROW({ const auto parsed = nlohmann::json::parse(std::ifstream(run / "config.resolved.json")); (void)parsed; });
-  EXPECT_NO_THROW({ const auto parsed = nlohmann::json::parse(std::ifstream(run / "report.json")); (void)parsed; });
+  EXPECT_NO_THROW({
+    const auto parsed = nlohmann::json::parse(std::ifstream(run / "config.resolved.json"));
+    (void)parsed;
+  });
+  EXPECT_NO_THROW({
+    const auto parsed = nlohmann::json::parse(std::ifstream(run / "report.json"));
+    (void)parsed;
+  });
   if (std::system("command -v gnuplot >/dev/null 2>&1") == 0) {
-    for (const char* f : {"plots/accuracy_vs_cost.png", "plots/accuracy_vs_cost.svg", "plots/arms_drift.png",
-                          "plots/regret_drift.svg", "plots/offload_by_stream.png"}) {
+    for (const char* f :
+         {"plots/accuracy_vs_cost.png", "plots/accuracy_vs_cost.svg", "plots/arms_drift.png",
+          "plots/regret_drift.svg", "plots/offload_by_stream.png"}) {
       EXPECT_TRUE(fs::exists(run / f)) << f;
       EXPECT_GT(fs::file_size(run / f), 1000u) << f;
     }
@@ -146,8 +156,8 @@ TEST_F(TinyRun, EveryFileIsPresentAndParseable) {
     ss << in.rdbuf();
     return ss.str();
   }();
-  for (const char* s : {"## Policies per stream", "### drift", "### gaussian_noise@5", "side information: `oracle`",
-                        "| i-splitee |", "| final-exit |"})
+  for (const char* s : {"## Policies per stream", "### drift", "### gaussian_noise@5",
+                        "side information: `oracle`", "| i-splitee |", "| final-exit |"})
     EXPECT_NE(md.find(s), std::string::npos) << s;
 }
 
@@ -159,8 +169,9 @@ TEST_F(TinyRun, ResolvedConfigReparsesToTheSameConfig) {
   EXPECT_EQ(resolved["experiment"]["repeats"], 3);
   EXPECT_EQ(resolved["policies"][4]["tau"], 50);
   // Second run from the resolved config: same results, model and traces reused from the cache.
-  const auto r = run_cli("--log-level info run --config " + shell_quote((run / "config.resolved.json").string()) +
-                         " --output " + shell_quote((dir_->path() / "run2").string()));
+  const auto r = run_cli("--log-level info run --config " +
+                         shell_quote((run / "config.resolved.json").string()) + " --output " +
+                         shell_quote((dir_->path() / "run2").string()));
   ASSERT_EQ(r.rc, 0) << r.output;
   EXPECT_NE(r.output.find("2 reused, 0 computed"), std::string::npos) << r.output;
   const auto a = read_csv(run / "summary.csv"), b = read_csv(dir_->path() / "run2" / "summary.csv");
@@ -217,10 +228,11 @@ TEST_F(TinyRun, MetricsEqualThoseRecomputedFromSteps) {
   std::size_t checked = 0;
   for (const auto& cell : rep["result"]["cells"]) {
     std::map<std::string, std::vector<double>> per_repeat;
-    for (const auto& m : cell["metrics"]) per_repeat[m["name"]] = m["values"].get<std::vector<double>>();
+    for (const auto& m : cell["metrics"])
+      per_repeat[m["name"]] = m["values"].get<std::vector<double>>();
     for (std::size_t r = 0; r < per_repeat["accuracy"].size(); ++r) {
-      const auto key = std::make_tuple(cell["stream"].get<std::string>(), cell["policy"].get<std::string>(),
-                                       std::to_string(r));
+      const auto key = std::make_tuple(cell["stream"].get<std::string>(),
+                                       cell["policy"].get<std::string>(), std::to_string(r));
       ASSERT_TRUE(acc.count(key)) << std::get<0>(key) << " " << std::get<1>(key) << " " << r;
       const Acc& a = acc[key];
       EXPECT_NEAR(per_repeat["accuracy"][r], 100.0 * a.correct / a.n, 1e-6);
@@ -267,8 +279,8 @@ TEST_F(TinyRun, KilledRunLeavesNoHalfWrittenFile) {
     const pid_t pid = ::fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
-      ::execl(ISPLITEE_BIN, ISPLITEE_BIN, "--quiet", "--log-level", "off", "run", "--config", file.c_str(),
-              "--output", out.c_str(), static_cast<char*>(nullptr));
+      ::execl(ISPLITEE_BIN, ISPLITEE_BIN, "--quiet", "--log-level", "off", "run", "--config",
+              file.c_str(), "--output", out.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
@@ -282,11 +294,18 @@ TEST_F(TinyRun, KilledRunLeavesNoHalfWrittenFile) {
         const std::string name = e.path().filename().string();
         if (name.find(".tmp.") != std::string::npos) continue;  // never renamed: not a result
         if (e.path().extension() == ".json") {
-          EXPECT_NO_THROW({ const auto parsed = nlohmann::json::parse(std::ifstream(e.path())); (void)parsed; }) << e.path();
+          EXPECT_NO_THROW({
+            const auto parsed = nlohmann::json::parse(std::ifstream(e.path()));
+            (void)parsed;
+          }) << e.path();
         } else if (e.path().extension() == ".jsonl") {
           std::ifstream in(e.path());
           std::string line;
-          while (std::getline(in, line)) EXPECT_NO_THROW({ const auto parsed = nlohmann::json::parse(line); (void)parsed; }) << e.path();
+          while (std::getline(in, line))
+            EXPECT_NO_THROW({
+              const auto parsed = nlohmann::json::parse(line);
+              (void)parsed;
+            }) << e.path();
         } else if (e.path().extension() == ".csv") {
           std::ifstream in(e.path());
           std::stringstream ss;
@@ -304,8 +323,8 @@ TEST_F(TinyRun, KilledRunLeavesNoHalfWrittenFile) {
 namespace isplitee::testing {
 namespace {
 
-// `isplitee replay` on the traces the tiny run cached: a trace directory and its trace.csv (with the
-// same depths) give the same metrics; bad inputs give the documented exit codes.
+// `isplitee replay` on the traces the tiny run cached: a trace directory and its trace.csv (with
+// the same depths) give the same metrics; bad inputs give the documented exit codes.
 TEST_F(TinyRun, ReplayDirectoryAndCsvAgree) {
   ASSERT_EQ(first_.rc, 0) << first_.output;
   fs::path dir;
@@ -315,11 +334,13 @@ TEST_F(TinyRun, ReplayDirectoryAndCsvAgree) {
   const auto manifest = nlohmann::json::parse(std::ifstream(dir / "manifest.json"));
   std::string depths;
   for (const auto& e : manifest["exits"])
-    depths += (depths.empty() ? "" : ",") + std::to_string(static_cast<int>(e["depth_blocks"].get<double>()));
-  const std::string policies = " --policy i-splitee --policy final-exit --policy edge-threshold --json";
+    depths += (depths.empty() ? "" : ",") +
+              std::to_string(static_cast<int>(e["depth_blocks"].get<double>()));
+  const std::string policies =
+      " --policy i-splitee --policy final-exit --policy edge-threshold --json";
   const auto a = run_cli("replay --trace " + shell_quote(dir.string()) + policies);
-  const auto b = run_cli("replay --trace " + shell_quote((dir / "trace.csv").string()) + " --depths " + depths +
-                         policies);
+  const auto b = run_cli("replay --trace " + shell_quote((dir / "trace.csv").string()) +
+                         " --depths " + depths + policies);
   ASSERT_EQ(a.rc, 0) << a.output;
   ASSERT_EQ(b.rc, 0) << b.output;
   const auto ja = nlohmann::json::parse(a.output), jb = nlohmann::json::parse(b.output);
@@ -332,7 +353,8 @@ TEST_F(TinyRun, ReplayDirectoryAndCsvAgree) {
     return out;
   };
   for (std::size_t i = 0; i < 3; ++i)
-    EXPECT_EQ(without_bytes(ja["cells"][i]["metrics"]), without_bytes(jb["cells"][i]["metrics"])) << i;
+    EXPECT_EQ(without_bytes(ja["cells"][i]["metrics"]), without_bytes(jb["cells"][i]["metrics"]))
+        << i;
   // final-exit costs λ·l_K per sample.
   const double lk = manifest["exits"].back()["depth_blocks"].get<double>();
   for (const auto& m : ja["cells"][1]["metrics"])
@@ -353,15 +375,16 @@ namespace isplitee::testing {
 namespace {
 
 // `isplitee train` and `isplitee trace` on their own: the files they document, a checkpoint that
-// `trace --checkpoint` accepts, traces whose labels and per-exit accuracies agree with the manifest,
-// and `--resume`/`--force` rules for an existing output directory.
+// `trace --checkpoint` accepts, traces whose labels and per-exit accuracies agree with the
+// manifest, and `--resume`/`--force` rules for an existing output directory.
 TEST_F(TinyRun, TrainThenTraceCommands) {
   ASSERT_EQ(first_.rc, 0) << first_.output;
   const fs::path model = dir_->path() / "model", traces = dir_->path() / "traces";
   const std::string cfg = " --config " + shell_quote(cfg_file_.string());
   auto r = run_cli("train" + cfg + " --out " + shell_quote(model.string()));
   ASSERT_EQ(r.rc, 0) << r.output;
-  for (const char* f : {"best.pt", "last.pt", "metrics.jsonl", "train_result.json", "train_state.json"})
+  for (const char* f :
+       {"best.pt", "last.pt", "metrics.jsonl", "train_result.json", "train_state.json"})
     EXPECT_TRUE(fs::exists(model / f)) << f;
   const auto result = nlohmann::json::parse(std::ifstream(model / "train_result.json"));
   EXPECT_EQ(result["epochs_run"], 1);
@@ -372,14 +395,14 @@ TEST_F(TinyRun, TrainThenTraceCommands) {
   EXPECT_NE(r.rc, 0) << r.output;
   EXPECT_NE(r.output.find("--force"), std::string::npos) << r.output;
 
-  r = run_cli("trace" + cfg + " --checkpoint " + shell_quote((model / "best.pt").string()) + " --out " +
-              shell_quote(traces.string()));
+  r = run_cli("trace" + cfg + " --checkpoint " + shell_quote((model / "best.pt").string()) +
+              " --out " + shell_quote(traces.string()));
   ASSERT_EQ(r.rc, 0) << r.output;
   std::size_t found = 0;
   for (const auto& e : fs::directory_iterator(traces)) {
     ++found;
-    for (const char* f : {"manifest.json", "conf.npy", "pred.npy", "entropy.npy", "margin.npy", "label.npy",
-                          "trace.csv"})
+    for (const char* f : {"manifest.json", "conf.npy", "pred.npy", "entropy.npy", "margin.npy",
+                          "label.npy", "trace.csv"})
       EXPECT_TRUE(fs::exists(e.path() / f)) << e.path() << " " << f;
     const auto m = nlohmann::json::parse(std::ifstream(e.path() / "manifest.json"));
     EXPECT_EQ(m["sample_ids"].size(), 200u);
@@ -388,7 +411,8 @@ TEST_F(TinyRun, TrainThenTraceCommands) {
   EXPECT_EQ(found, 2u);  // none and gaussian_noise@5
 
   // The traces replay; a trace of the unseen checkpoint name is refused with exit 4.
-  r = run_cli("trace" + cfg + " --checkpoint /nonexistent/best.pt --out " + shell_quote(traces.string()));
+  r = run_cli("trace" + cfg + " --checkpoint /nonexistent/best.pt --out " +
+              shell_quote(traces.string()));
   EXPECT_NE(r.rc, 0) << r.output;
   EXPECT_NE(r.output.find("/nonexistent/best.pt"), std::string::npos) << r.output;
 }

@@ -46,15 +46,15 @@ template <typename... Args>
 
 /// Throws isplitee::Error(kUsage) with the concatenated message unless `cond` holds.
 /// The message should name the bad value and the valid range.
-#define ISPLITEE_CHECK(cond, ...)                                          \
-  do {                                                                     \
+#define ISPLITEE_CHECK(cond, ...)                                              \
+  do {                                                                         \
     if (!(cond)) ::isplitee::fail(::isplitee::ErrorCode::kUsage, __VA_ARGS__); \
   } while (0)
 
 /// As ISPLITEE_CHECK, with an explicit error code.
-#define ISPLITEE_CHECK_CODE(cond, code, ...)                               \
-  do {                                                                     \
-    if (!(cond)) ::isplitee::fail(code, __VA_ARGS__);                      \
+#define ISPLITEE_CHECK_CODE(cond, code, ...)          \
+  do {                                                \
+    if (!(cond)) ::isplitee::fail(code, __VA_ARGS__); \
   } while (0)
 
 /// Checks an internal invariant; failing it is a bug in isplitee (exit code 1).

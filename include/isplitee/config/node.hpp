@@ -57,7 +57,8 @@ class Node {
   /// A required number in [lo, hi].
   double number_required(const std::string& key, double lo = -kInf, double hi = kInf) const;
   /// An integer in [lo, hi]; `def` when absent.
-  std::int64_t integer(const std::string& key, std::int64_t def, std::int64_t lo, std::int64_t hi) const;
+  std::int64_t integer(const std::string& key, std::int64_t def, std::int64_t lo,
+                       std::int64_t hi) const;
   /// A required integer in [lo, hi].
   std::int64_t integer_required(const std::string& key, std::int64_t lo, std::int64_t hi) const;
   /// A boolean; `def` when absent.
@@ -76,7 +77,8 @@ class Node {
   std::vector<std::int64_t> integers(const std::string& key, const std::vector<std::int64_t>& def,
                                      std::int64_t lo, std::int64_t hi) const;
   /// A list of strings; `def` when absent. A single string is accepted as a list of one.
-  std::vector<std::string> strings(const std::string& key, const std::vector<std::string>& def) const;
+  std::vector<std::string> strings(const std::string& key,
+                                   const std::vector<std::string>& def) const;
 
   /// The object at `key`; an empty object when absent (so defaults apply).
   Node object(const std::string& key) const;

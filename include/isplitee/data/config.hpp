@@ -24,10 +24,11 @@ struct Preprocess {
 
 /// The dataset section: which data, where, how split, how preprocessed.
 struct DatasetConfig {
-  std::string name = "fashion-mnist";  ///< fashion-mnist | mnist | cifar10 | cifar100 | caltech256 | folder
-  std::string root;                    ///< data directory ("" = the dataset's default location)
-  double val_fraction = 0.1;           ///< fraction of the train split held out for validation
-  double test_fraction = 0.1;          ///< test fraction for datasets without an official test split
+  std::string name =
+      "fashion-mnist";         ///< fashion-mnist | mnist | cifar10 | cifar100 | caltech256 | folder
+  std::string root;            ///< data directory ("" = the dataset's default location)
+  double val_fraction = 0.1;   ///< fraction of the train split held out for validation
+  double test_fraction = 0.1;  ///< test fraction for datasets without an official test split
   std::uint64_t split_seed = 0;        ///< seed of the split permutation
   std::string index_dir;               ///< where split index files are written/read ("" = nowhere)
   std::string on_bad_image = "error";  ///< error | skip
@@ -55,10 +56,10 @@ std::string default_root(const std::string& name);
 std::shared_ptr<Dataset> open_dataset(const DatasetConfig& cfg, bool train);
 
 /// Opens "train", "val" or "test". Official test splits are used as-is; val is a seeded
-/// val_fraction of the official train split; datasets without a test split (caltech256, folder) first
-/// hold out test_fraction. When index_dir is set, `<index_dir>/<name>-<split>.idx` (one base index per
-/// line) is written on first use and read back afterwards, so any run can be reproduced exactly.
-/// A missing dataset gives one line naming what to download and the script that does it.
+/// val_fraction of the official train split; datasets without a test split (caltech256, folder)
+/// first hold out test_fraction. When index_dir is set, `<index_dir>/<name>-<split>.idx` (one base
+/// index per line) is written on first use and read back afterwards, so any run can be reproduced
+/// exactly. A missing dataset gives one line naming what to download and the script that does it.
 std::shared_ptr<Dataset> open_split(const DatasetConfig& cfg, const std::string& split);
 
 /// The base-dataset positions of `split` for a dataset of `n` samples (deterministic in the seed).

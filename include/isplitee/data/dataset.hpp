@@ -36,7 +36,8 @@ class Dataset {
   std::size_t num_classes() const { return class_names().size(); }
 };
 
-/// A view of `base` restricted to `indices` (positions in base), keeping base's labels and sample ids.
+/// A view of `base` restricted to `indices` (positions in base), keeping base's labels and sample
+/// ids.
 class Subset : public Dataset {
  public:
   /// Each index must be < base->size() (checked).

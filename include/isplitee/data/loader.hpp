@@ -7,8 +7,8 @@
 #include <memory>
 #include <vector>
 
-#include <opencv2/core.hpp>
 #include <torch/types.h>
+#include <opencv2/core.hpp>
 
 #include "isplitee/common/rng.hpp"
 #include "isplitee/data/config.hpp"
@@ -35,8 +35,9 @@ struct Batch {
   std::vector<std::size_t> indices;  ///< dataset positions, in batch order
 };
 
-/// Loads `indices` of `ds` into one batch using `workers` threads (0 = hardware threads). The result
-/// does not depend on the number of workers. All images must have the same size after preprocessing.
+/// Loads `indices` of `ds` into one batch using `workers` threads (0 = hardware threads). The
+/// result does not depend on the number of workers. All images must have the same size after
+/// preprocessing.
 Batch load_batch(const Dataset& ds, const std::vector<std::size_t>& indices, const Preprocess& p,
                  const SampleTransform& transform = {}, int workers = 1);
 
@@ -44,8 +45,9 @@ Batch load_batch(const Dataset& ds, const std::vector<std::size_t>& indices, con
 class BatchLoader {
  public:
   /// `order` lists dataset positions (e.g. a shuffled permutation); the last batch may be smaller.
-  BatchLoader(std::shared_ptr<const Dataset> ds, std::vector<std::size_t> order, std::size_t batch_size,
-              Preprocess p, SampleTransform transform = {}, int workers = 1);
+  BatchLoader(std::shared_ptr<const Dataset> ds, std::vector<std::size_t> order,
+              std::size_t batch_size, Preprocess p, SampleTransform transform = {},
+              int workers = 1);
   ~BatchLoader();
   BatchLoader(const BatchLoader&) = delete;
   BatchLoader& operator=(const BatchLoader&) = delete;

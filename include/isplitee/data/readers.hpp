@@ -1,6 +1,7 @@
 #pragma once
-/// \file Readers for the real on-disk dataset formats. Each throws Error(kData) naming the file (and
-/// byte offset where it applies) for malformed input, and Error(kIo) when a file cannot be read.
+/// \file Readers for the real on-disk dataset formats. Each throws Error(kData) naming the file
+/// (and byte offset where it applies) for malformed input, and Error(kIo) when a file cannot be
+/// read.
 
 #include <filesystem>
 #include <memory>
@@ -28,7 +29,8 @@ std::shared_ptr<Dataset> read_cifar100(const std::filesystem::path& dir, bool tr
 /// MNIST / Fashion-MNIST IDX files (gzip or plain, magic 2051 images / 2049 labels) under `dir`
 /// (train-images-idx3-ubyte[.gz] etc.). `fashion` selects Fashion-MNIST class names.
 /// Sample ids: train 0..59999, test 60000..69999.
-std::shared_ptr<Dataset> read_idx_dataset(const std::filesystem::path& dir, bool train, bool fashion);
+std::shared_ptr<Dataset> read_idx_dataset(const std::filesystem::path& dir, bool train,
+                                          bool fashion);
 
 /// Caltech-256: `dir`/256_ObjectCategories/NNN.name/*.jpg (or `dir` itself holding the NNN.name
 /// folders), 257 classes including 257.clutter. Images are decoded lazily on image(i); listing

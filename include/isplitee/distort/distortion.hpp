@@ -30,10 +30,11 @@ class Distortion {
 /// What a config asks for: a registry name, an ImageNet-C severity (0 = identity, 1–5) with its
 /// constant table (`preset`), or explicit parameters (`params`, checked strictly per distortion).
 struct DistortionSpec {
-  std::string name = "none";                        ///< a name from builtin_distortions()
-  int severity = 0;                                 ///< 0..5 (ImageNet-C tables); 0 with params = explicit
-  std::string preset = "auto";                      ///< auto | 32 | 64 | 224 (auto: by image size)
-  nlohmann::json params = nlohmann::json::object(); ///< explicit parameters (see builtin_distortions())
+  std::string name = "none";    ///< a name from builtin_distortions()
+  int severity = 0;             ///< 0..5 (ImageNet-C tables); 0 with params = explicit
+  std::string preset = "auto";  ///< auto | 32 | 64 | 224 (auto: by image size)
+  nlohmann::json params =
+      nlohmann::json::object();  ///< explicit parameters (see builtin_distortions())
 };
 
 /// Parses {"name", "severity", "preset", "params"} strictly; params are validated against the
@@ -46,30 +47,32 @@ nlohmann::json to_json(const DistortionSpec& spec);
 std::string label(const DistortionSpec& spec);
 
 /// Builds the distortion. `image_size` (shorter side of the images it will see) picks the constant
-/// table when preset is "auto": ≤ 48 → 32 px (CIFAR-10-C), ≤ 144 → 64 px (Tiny-ImageNet-C), else 224 px.
+/// table when preset is "auto": ≤ 48 → 32 px (CIFAR-10-C), ≤ 144 → 64 px (Tiny-ImageNet-C), else
+/// 224 px.
 std::unique_ptr<Distortion> make_distortion(const DistortionSpec& spec, int image_size);
 
 /// The seeded entry point: output depends only on (image, distortion, seed, sample id), never on
 /// call order or threads (the rng is Rng(seed, {sample_id})).
-cv::Mat apply_seeded(const Distortion& d, const cv::Mat& img, std::uint64_t seed, std::int64_t sample_id);
+cv::Mat apply_seeded(const Distortion& d, const cv::Mat& img, std::uint64_t seed,
+                     std::int64_t sample_id);
 
 /// One parameter of a distortion, for `isplitee list` and validation.
 struct ParamInfo {
-  std::string name;         ///< key in "params"
-  std::string units;        ///< e.g. "px (0-255)", "[0,1]", "pixels"
-  double lo = 0, hi = 0;    ///< valid range (inclusive) of a numeric parameter
-  std::string description;  ///< one line
+  std::string name;                  ///< key in "params"
+  std::string units;                 ///< e.g. "px (0-255)", "[0,1]", "pixels"
+  double lo = 0, hi = 0;             ///< valid range (inclusive) of a numeric parameter
+  std::string description;           ///< one line
   std::vector<std::string> choices;  ///< non-empty: a string parameter taking one of these
-  bool required = true;     ///< must be given whenever explicit params are used
+  bool required = true;              ///< must be given whenever explicit params are used
 };
 
 /// One registry entry.
 struct DistortionInfo {
-  std::string name;                ///< e.g. "glass_blur"
-  std::string group;               ///< noise | blur | weather | digital | extra | paper | meta
-  std::string description;         ///< one line
-  bool has_severity = false;       ///< accepts severity 1–5 (ImageNet-C tables)
-  std::vector<ParamInfo> params;   ///< explicit parameters (may be empty)
+  std::string name;               ///< e.g. "glass_blur"
+  std::string group;              ///< noise | blur | weather | digital | extra | paper | meta
+  std::string description;        ///< one line
+  bool has_severity = false;      ///< accepts severity 1–5 (ImageNet-C tables)
+  std::vector<ParamInfo> params;  ///< explicit parameters (may be empty)
 };
 
 /// Every built-in distortion, in display order (an explicit list: DESIGN.md style rule 2).

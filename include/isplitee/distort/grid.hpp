@@ -13,10 +13,10 @@ namespace isplitee::distort {
 struct GridOptions {
   std::vector<std::string> names;  ///< distortions (rows); empty = all 19 ImageNet-C corruptions
   std::string preset = "auto";     ///< constant table
-  int cell = 0;                    ///< cell size in pixels (0 = image size, at least 96 for legibility)
-  std::uint64_t seed = 0;          ///< distortion seed
-  std::int64_t sample_id = 0;      ///< sample id for seeding
-  bool labels = true;              ///< draw row / column labels
+  int cell = 0;                ///< cell size in pixels (0 = image size, at least 96 for legibility)
+  std::uint64_t seed = 0;      ///< distortion seed
+  std::int64_t sample_id = 0;  ///< sample id for seeding
+  bool labels = true;          ///< draw row / column labels
 };
 
 /// A uint8 RGB (or gray→RGB) contact sheet: row r = names[r], column s = severity s (0 = original).

@@ -1,6 +1,5 @@
 #pragma once
-/// \file isplitee's own multi-exit checkpoints (parameters + validated metadata) and SHA-256
-/// for trace manifests.
+/// \file isplitee's own multi-exit checkpoints (parameters + validated metadata).
 
 #include <filesystem>
 #include <string>
@@ -16,16 +15,17 @@ inline constexpr int kCheckpointFormatVersion = 1;
 
 /// A checkpoint read back from disk.
 struct LoadedCheckpoint {
-  MultiExitNet net{nullptr};   ///< rebuilt from `config`, parameters and buffers loaded, eval mode
-  ModelConfig config;          ///< the model section it was trained with
-  nlohmann::json metadata;     ///< everything stored: format_version, arch, exit_blocks, head,
-                               ///< num_classes, input_size, in_channels, model, extra, …
-  nlohmann::json extra;        ///< the `extra_json` given to save_checkpoint (epoch, metrics, …)
+  MultiExitNet net{nullptr};  ///< rebuilt from `config`, parameters and buffers loaded, eval mode
+  ModelConfig config;         ///< the model section it was trained with
+  nlohmann::json metadata;    ///< everything stored: format_version, arch, exit_blocks, head,
+                              ///< num_classes, input_size, in_channels, model, extra, …
+  nlohmann::json extra;       ///< the `extra_json` given to save_checkpoint (epoch, metrics, …)
 };
 
 /// Writes `net` and its metadata atomically to `path` (a LibTorch archive with a "metadata" JSON
 /// string entry). `extra_json` is stored as metadata["extra"].
-void save_checkpoint(const std::filesystem::path& path, MultiExitNetImpl& net, const ModelConfig& cfg,
+void save_checkpoint(const std::filesystem::path& path, MultiExitNetImpl& net,
+                     const ModelConfig& cfg,
                      const nlohmann::json& extra_json = nlohmann::json::object());
 
 /// Reads a checkpoint; validates the metadata (format version, and that arch, exit blocks, head,
@@ -36,11 +36,5 @@ LoadedCheckpoint load_checkpoint(const std::filesystem::path& path);
 /// As load_checkpoint(), and also checks that the checkpoint matches `expected` (arch, in_channels,
 /// num_classes, input_size, exits, head, …), naming the first field that differs.
 LoadedCheckpoint load_checkpoint(const std::filesystem::path& path, const ModelConfig& expected);
-
-/// Lower-case hex SHA-256 of a file's bytes (FIPS 180-4); Error(kIo) when unreadable.
-std::string sha256_file(const std::filesystem::path& path);
-
-/// Lower-case hex SHA-256 of a byte string.
-std::string sha256_hex(const std::string& bytes);
 
 }  // namespace isplitee::model

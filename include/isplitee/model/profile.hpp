@@ -14,21 +14,21 @@ namespace isplitee::model {
 
 /// One exit k (1-based), i.e. the split point after stage k.
 struct ExitProfile {
-  std::int64_t depth_blocks = 0;      ///< l_k: backbone blocks run on the edge (stem included)
-  std::int64_t channels = 0;          ///< channels of the activation the head reads
-  std::int64_t backbone_macs = 0;     ///< cumulative backbone MACs through block l_k (batch 1)
-  std::int64_t head_macs = 0;         ///< MACs of this exit's head alone
-  std::int64_t edge_macs = 0;         ///< backbone_macs + heads 1..k (what the edge computes)
-  std::int64_t edge_params = 0;       ///< parameters of blocks 1..l_k and heads 1..k
+  std::int64_t depth_blocks = 0;   ///< l_k: backbone blocks run on the edge (stem included)
+  std::int64_t channels = 0;       ///< channels of the activation the head reads
+  std::int64_t backbone_macs = 0;  ///< cumulative backbone MACs through block l_k (batch 1)
+  std::int64_t head_macs = 0;      ///< MACs of this exit's head alone
+  std::int64_t edge_macs = 0;      ///< backbone_macs + heads 1..k (what the edge computes)
+  std::int64_t edge_params = 0;    ///< parameters of blocks 1..l_k and heads 1..k
   std::vector<std::int64_t> activation_shape;  ///< C, H, W at the split
   std::int64_t activation_bytes_fp32 = 0;
   std::int64_t activation_bytes_fp16 = 0;
   std::int64_t activation_bytes_int8 = 0;
   /// Measured medians in milliseconds (0 when not measured, see measure_latency()):
-  double stage_ms_batch1 = 0;         ///< backbone stage k alone, batch 1
-  double head_ms_batch1 = 0;          ///< exit head k alone, batch 1
-  double stage_ms_batchn = 0;         ///< backbone stage k alone, batch `latency_batch`
-  double head_ms_batchn = 0;          ///< exit head k alone, batch `latency_batch`
+  double stage_ms_batch1 = 0;  ///< backbone stage k alone, batch 1
+  double head_ms_batch1 = 0;   ///< exit head k alone, batch 1
+  double stage_ms_batchn = 0;  ///< backbone stage k alone, batch `latency_batch`
+  double head_ms_batchn = 0;   ///< exit head k alone, batch `latency_batch`
 };
 
 /// The profile of a whole network (input 1 × C × S × S).
@@ -37,9 +37,9 @@ struct ModelProfile {
   std::int64_t input_channels = 0;
   std::int64_t input_size = 0;
   std::int64_t num_classes = 0;
-  std::int64_t total_blocks = 0;       ///< B
-  std::int64_t backbone_macs = 0;      ///< plain network: all blocks + the final classifier
-  std::int64_t total_macs = 0;         ///< all blocks + every exit head
+  std::int64_t total_blocks = 0;   ///< B
+  std::int64_t backbone_macs = 0;  ///< plain network: all blocks + the final classifier
+  std::int64_t total_macs = 0;     ///< all blocks + every exit head
   std::int64_t total_params = 0;
   std::int64_t plain_params = 0;       ///< backbone + final classifier (no exit heads)
   std::vector<ExitProfile> exits;      ///< K entries; exits.back() is the final classifier

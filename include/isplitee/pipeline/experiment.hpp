@@ -33,13 +33,15 @@ struct ExperimentSection {
 
 /// A whole experiment configuration, every default filled in.
 struct ExperimentConfig {
-  std::string source;                 ///< the file it came from (for messages)
+  std::string source;  ///< the file it came from (for messages)
   std::string name = "experiment";
-  std::uint64_t seed = 0;             ///< seeds training, distortions and streams
-  std::filesystem::path output_dir;   ///< default runs/<name>
-  std::filesystem::path cache_dir = "cache";  ///< models/ and traces/ live here (reused across runs)
+  std::uint64_t seed = 0;            ///< seeds training, distortions and streams
+  std::filesystem::path output_dir;  ///< default runs/<name>
+  std::filesystem::path cache_dir =
+      "cache";  ///< models/ and traces/ live here (reused across runs)
   std::string device = "cpu";
-  std::filesystem::path checkpoint;   ///< use this multi-exit checkpoint instead of training ("" = train)
+  std::filesystem::path
+      checkpoint;  ///< use this multi-exit checkpoint instead of training ("" = train)
   data::DatasetConfig data;
   model::ModelConfig model;
   train::TrainConfig train;

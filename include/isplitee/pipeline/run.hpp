@@ -13,10 +13,10 @@ namespace isplitee::pipeline {
 
 /// Options of one run beyond the config file.
 struct RunOptions {
-  bool force = false;                 ///< overwrite an existing non-empty run directory
-  bool retrace = false;               ///< recompute traces even when cached
-  std::filesystem::path output_dir;   ///< overrides the config's output_dir ("" = config/default)
-  std::vector<std::string> sweeps;    ///< "key=v1,v2,…" each; a grid over their product
+  bool force = false;                ///< overwrite an existing non-empty run directory
+  bool retrace = false;              ///< recompute traces even when cached
+  std::filesystem::path output_dir;  ///< overrides the config's output_dir ("" = config/default)
+  std::vector<std::string> sweeps;   ///< "key=v1,v2,…" each; a grid over their product
 };
 
 /// One axis of a sweep grid.

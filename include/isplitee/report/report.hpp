@@ -16,11 +16,11 @@ namespace isplitee::report {
 
 /// What a replayed trace looked like (shown next to the policy tables).
 struct TraceSummary {
-  std::string name;                    ///< trace / stream name, e.g. "gaussian_noise@3"
+  std::string name;  ///< trace / stream name, e.g. "gaussian_noise@3"
   std::size_t samples = 0;
-  std::vector<double> exit_accuracy;   ///< percent, per exit
-  std::vector<double> mean_confidence; ///< mean max-prob per exit
-  nlohmann::json distortion;           ///< the manifest's distortion entry
+  std::vector<double> exit_accuracy;    ///< percent, per exit
+  std::vector<double> mean_confidence;  ///< mean max-prob per exit
+  nlohmann::json distortion;            ///< the manifest's distortion entry
   std::string directory;
   bool reused = false;
 };
@@ -39,20 +39,21 @@ struct RunReport {
   nlohmann::json config = nlohmann::json::object();  ///< config.resolved.json
   nlohmann::json meta = nlohmann::json::object();    ///< version, timings, threads, model profile
   std::vector<TraceSummary> traces;
-  sim::ExperimentResult result;                      ///< the configured (un-swept) experiment
+  sim::ExperimentResult result;  ///< the configured (un-swept) experiment
   std::vector<std::string> sweep_keys;
-  std::vector<SweepPoint> sweep;                     ///< empty without --sweep
+  std::vector<SweepPoint> sweep;  ///< empty without --sweep
 };
 
-/// JSON form of a report (report.json) and its inverse; Error(kData) naming `source` when malformed.
+/// JSON form of a report (report.json) and its inverse; Error(kData) naming `source` when
+/// malformed.
 nlohmann::json to_json(const RunReport& r);
 RunReport run_report_from_json(const nlohmann::json& j, const std::string& source);
 /// Reads <dir>/report.json.
 RunReport read_run_report(const std::filesystem::path& dir);
 
 /// Writes report.json, summary.csv, report.md (and sweep.csv with a sweep), each atomically; with
-/// `plots`, renders plots/*.png and plots/*.svg with gnuplot (a missing gnuplot is a warning, listed
-/// in report.md). Returns the files written, relative to `dir`.
+/// `plots`, renders plots/*.png and plots/*.svg with gnuplot (a missing gnuplot is a warning,
+/// listed in report.md). Returns the files written, relative to `dir`.
 std::vector<std::string> write_report_files(const std::filesystem::path& dir, const RunReport& r,
                                             bool plots);
 
@@ -65,7 +66,8 @@ std::string render_sweep_csv(const RunReport& r);
 /// The main table for the terminal: per stream, I-SplitEE and the references.
 std::string render_terminal_table(const RunReport& r);
 
-/// The policy the headline tables and plots are about: I-SplitEE's label when it ran, else the first.
+/// The policy the headline tables and plots are about: I-SplitEE's label when it ran, else the
+/// first.
 std::string headline_policy(const sim::ExperimentResult& r);
 
 /// Whether a stream is a schedule (more than one segment) rather than a single trace.

@@ -16,22 +16,22 @@ inline constexpr int kTraceFormatVersion = 1;
 
 /// What the model profile says about one exit (the split point after it).
 struct ExitInfo {
-  double depth_blocks = 0;              ///< l_k in backbone blocks (METHOD.md §1)
-  double macs_millions = 0;             ///< cumulative MACs of the edge part up to this exit, in M
-  std::int64_t activation_bytes = 0;    ///< float32 bytes of the activation sent when split here
+  double depth_blocks = 0;            ///< l_k in backbone blocks (METHOD.md §1)
+  double macs_millions = 0;           ///< cumulative MACs of the edge part up to this exit, in M
+  std::int64_t activation_bytes = 0;  ///< float32 bytes of the activation sent when split here
   std::vector<std::int64_t> activation_shape;  ///< C×H×W at the split (empty when unknown)
 };
 
 /// manifest.json of a trace directory.
 struct Manifest {
   int format_version = kTraceFormatVersion;
-  std::string arch;                      ///< e.g. "mobilenet_v2"
+  std::string arch;  ///< e.g. "mobilenet_v2"
   std::int64_t num_classes = 0;
-  std::vector<ExitInfo> exits;           ///< one per exit, K entries
+  std::vector<ExitInfo> exits;  ///< one per exit, K entries
   std::string checkpoint_sha256;
-  std::string dataset;                   ///< dataset name/config summary
-  std::string split;                     ///< "test", "val", …
-  std::vector<std::int64_t> sample_ids;  ///< stable dataset ids, one per row
+  std::string dataset;                                   ///< dataset name/config summary
+  std::string split;                                     ///< "test", "val", …
+  std::vector<std::int64_t> sample_ids;                  ///< stable dataset ids, one per row
   nlohmann::json distortion = nlohmann::json::object();  ///< name, severity, parameters
   std::uint64_t seed = 0;
   std::string tool_version;
@@ -44,12 +44,13 @@ struct Trace {
   Manifest manifest;
   std::size_t num_samples = 0;
   std::size_t num_exits = 0;
-  std::vector<float> conf;          ///< N×K max softmax probability, in [0, 1]
-  std::vector<std::int32_t> pred;   ///< N×K argmax class
-  std::vector<float> entropy;       ///< N×K softmax entropy (nats); may be empty for CSV imports
-  std::vector<float> margin;        ///< N×K top-1 minus top-2 probability; may be empty
-  std::vector<std::int32_t> label;  ///< N ground-truth labels (scoring only, never seen by policies)
-  std::vector<float> logits;        ///< optional N×K×C
+  std::vector<float> conf;         ///< N×K max softmax probability, in [0, 1]
+  std::vector<std::int32_t> pred;  ///< N×K argmax class
+  std::vector<float> entropy;      ///< N×K softmax entropy (nats); may be empty for CSV imports
+  std::vector<float> margin;       ///< N×K top-1 minus top-2 probability; may be empty
+  std::vector<std::int32_t>
+      label;                  ///< N ground-truth labels (scoring only, never seen by policies)
+  std::vector<float> logits;  ///< optional N×K×C
 
   float conf_at(std::size_t i, std::size_t k) const { return conf[i * num_exits + k]; }
   std::int32_t pred_at(std::size_t i, std::size_t k) const { return pred[i * num_exits + k]; }

@@ -1,6 +1,7 @@
 #pragma once
-/// \file Trace generation with a content-addressed cache: run a checkpoint over a dataset split under
-/// each distortion and write one trace directory per distortion (DESIGN.md §1, §4; METHOD.md §1, §7).
+/// \file Trace generation with a content-addressed cache: run a checkpoint over a dataset split
+/// under each distortion and write one trace directory per distortion (DESIGN.md §1, §4; METHOD.md
+/// §1, §7).
 
 #include <cstdint>
 #include <filesystem>
@@ -19,25 +20,25 @@ inline constexpr const char* kGeneratorVersion = "isplitee-tracegen-1";
 
 /// Inputs of ensure_traces().
 struct TraceRequest {
-  std::filesystem::path checkpoint;    ///< an isplitee checkpoint (model::save_checkpoint)
+  std::filesystem::path checkpoint;  ///< an isplitee checkpoint (model::save_checkpoint)
   data::DatasetConfig data;
   TraceConfig trace;
-  std::uint64_t seed = 0;              ///< distortion seed: image i gets Rng(seed, {sample_id})
-  std::filesystem::path trace_dir;     ///< traces go to <trace_dir>/<name>-<key12>/
+  std::uint64_t seed = 0;           ///< distortion seed: image i gets Rng(seed, {sample_id})
+  std::filesystem::path trace_dir;  ///< traces go to <trace_dir>/<name>-<key12>/
   std::string device = "cpu";
-  bool force = false;                  ///< recompute even when a matching trace exists
+  bool force = false;  ///< recompute even when a matching trace exists
   bool progress = true;
 };
 
 /// One trace produced or reused by ensure_traces().
 struct TraceArtifact {
-  std::string name;                    ///< distort::label(spec), e.g. "none", "gaussian_noise@3"
+  std::string name;  ///< distort::label(spec), e.g. "none", "gaussian_noise@3"
   std::filesystem::path directory;
-  std::string cache_key;               ///< hex SHA-256 of everything that decides the trace
-  bool reused = false;                 ///< found in the cache, not recomputed
-  std::vector<double> exit_accuracy;   ///< per exit, percent (from the trace's labels)
-  double seconds = 0;                  ///< generation time (0 when reused)
-  double images_per_s = 0;             ///< forward throughput over all exits (0 when reused)
+  std::string cache_key;              ///< hex SHA-256 of everything that decides the trace
+  bool reused = false;                ///< found in the cache, not recomputed
+  std::vector<double> exit_accuracy;  ///< per exit, percent (from the trace's labels)
+  double seconds = 0;                 ///< generation time (0 when reused)
+  double images_per_s = 0;            ///< forward throughput over all exits (0 when reused)
 };
 
 /// The cache key of one trace: SHA-256 over the generator version, trace format version,
@@ -56,6 +57,5 @@ std::vector<TraceArtifact> ensure_traces(const TraceRequest& req);
 /// after the seeded distortion. The manifest holds no timings, so equal inputs give equal files.
 trace::Trace generate_trace(const TraceRequest& req, const distort::DistortionSpec& spec,
                             double* seconds = nullptr);
-
 
 }  // namespace isplitee::tracegen

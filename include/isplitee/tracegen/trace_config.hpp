@@ -15,13 +15,14 @@ namespace isplitee::tracegen {
 
 /// How traces are generated. One trace per entry of `distortions`.
 struct TraceConfig {
-  std::string split = "test";                    ///< "train" | "val" | "test"
+  std::string split = "test";  ///< "train" | "val" | "test"
   std::int64_t batch_size = 256;
-  std::int64_t max_samples = 0;                  ///< 0 = the whole split, else its first N samples
-  std::vector<distort::DistortionSpec> distortions{distort::DistortionSpec{}};  ///< default: pristine
-  bool save_logits = false;                      ///< also store logits.npy (N × K × C)
-  bool fold_batchnorm = true;                    ///< fold BatchNorm into convolutions for inference
-  std::int64_t workers = 2;                      ///< threads that decode and distort images
+  std::int64_t max_samples = 0;  ///< 0 = the whole split, else its first N samples
+  std::vector<distort::DistortionSpec> distortions{
+      distort::DistortionSpec{}};  ///< default: pristine
+  bool save_logits = false;        ///< also store logits.npy (N × K × C)
+  bool fold_batchnorm = true;      ///< fold BatchNorm into convolutions for inference
+  std::int64_t workers = 2;        ///< threads that decode and distort images
 };
 
 /// Parses the "trace" section (strict; distortion entries via distort::parse_distortion_spec).

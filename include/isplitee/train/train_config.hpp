@@ -14,11 +14,12 @@ namespace isplitee::train {
 
 /// Training-time augmentation of train images (never applied to val/test images).
 struct AugmentConfig {
-  std::string kind = "crop-flip";  ///< "none" | "crop-flip" (pad + random crop + flip) | "caltech-jitter"
-  std::int64_t crop_padding = 4;   ///< pixels of zero padding before the random crop (crop-flip)
-  bool flip = true;                ///< random horizontal flip with probability 0.5
-  double jitter = 0.4;             ///< brightness/contrast/saturation jitter strength (caltech-jitter)
-  double scale_min = 0.5;          ///< smallest area fraction of the random resized crop (caltech-jitter)
+  std::string kind =
+      "crop-flip";  ///< "none" | "crop-flip" (pad + random crop + flip) | "caltech-jitter"
+  std::int64_t crop_padding = 4;  ///< pixels of zero padding before the random crop (crop-flip)
+  bool flip = true;               ///< random horizontal flip with probability 0.5
+  double jitter = 0.4;     ///< brightness/contrast/saturation jitter strength (caltech-jitter)
+  double scale_min = 0.5;  ///< smallest area fraction of the random resized crop (caltech-jitter)
 };
 
 /// Joint multi-exit training recipe (METHOD.md §6). Every field has a default. The validation
@@ -40,17 +41,19 @@ struct TrainConfig {
   std::int64_t epochs = 30;         ///< maximum number of epochs
   std::int64_t batch_size = 64;
   std::int64_t eval_batch_size = 256;
-  std::int64_t patience = 50;       ///< early stop after this many epochs without a better val loss
-  std::vector<double> exit_weights; ///< w_k of the loss Σ w_k CE(z_k, y); empty = default_exit_weights(K)
+  std::int64_t patience = 50;  ///< early stop after this many epochs without a better val loss
+  std::vector<double>
+      exit_weights;  ///< w_k of the loss Σ w_k CE(z_k, y); empty = default_exit_weights(K)
   double label_smoothing = 0.0;
   AugmentConfig augment;
   std::int64_t max_train_samples = 0;  ///< 0 = all (for tiny runs and tests)
   std::int64_t max_val_samples = 0;    ///< 0 = all
   std::int64_t max_test_samples = 0;   ///< 0 = all
-  bool evaluate_test = true;        ///< report per-exit test accuracy of the best checkpoint
-  std::int64_t workers = 2;         ///< threads that decode/augment batches
-  std::int64_t log_every = 50;      ///< steps between metric lines in metrics.jsonl (0 = per epoch only)
-  std::string init_checkpoint;      ///< fine-tune from one of our checkpoints ("" = model's own init)
+  bool evaluate_test = true;           ///< report per-exit test accuracy of the best checkpoint
+  std::int64_t workers = 2;            ///< threads that decode/augment batches
+  std::int64_t log_every =
+      50;  ///< steps between metric lines in metrics.jsonl (0 = per epoch only)
+  std::string init_checkpoint;  ///< fine-tune from one of our checkpoints ("" = model's own init)
 };
 
 /// Parses the "train" section (all keys optional; unknown keys are errors).
@@ -61,10 +64,12 @@ nlohmann::json to_json(const TrainConfig& c);
 
 /// The loss weights for `num_exits` exits: `configured` when non-empty (its length must match,
 /// else Error(kUsage)), METHOD.md §6's [1,1,1,.7,.7,.7,.5] for 7 exits, else all ones.
-std::vector<double> resolve_exit_weights(const std::vector<double>& configured, std::int64_t num_exits);
+std::vector<double> resolve_exit_weights(const std::vector<double>& configured,
+                                         std::int64_t num_exits);
 
 /// The learning-rate multiplier (of a group's base lr) in force during 0-based `epoch`:
-/// warm-up, then cosine (closed form of PyTorch's CosineAnnealingLR: periodic in 2·T_max), step, or 1.
+/// warm-up, then cosine (closed form of PyTorch's CosineAnnealingLR: periodic in 2·T_max), step,
+/// or 1.
 double lr_factor(const TrainConfig& c, std::int64_t epoch);
 
 }  // namespace isplitee::train

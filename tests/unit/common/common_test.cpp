@@ -10,7 +10,9 @@
 #include "isplitee/common/atomic_file.hpp"
 #include "isplitee/common/error.hpp"
 #include "isplitee/common/rng.hpp"
+#include "isplitee/common/sha256.hpp"
 #include "isplitee/common/text.hpp"
+#include "support/temp_dir.hpp"
 
 namespace isplitee {
 namespace {
@@ -104,10 +106,11 @@ TEST(Text, EditDistanceAndNearest) {
 class AtomicFileTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("isplitee_atomic_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
+    tmp_ = std::make_unique<isplitee::testing::TempDir>("atomic");
+    dir_ = tmp_->path() / "d";
   }
-  void TearDown() override { fs::remove_all(dir_); }
+  void TearDown() override { tmp_.reset(); }
+  std::unique_ptr<isplitee::testing::TempDir> tmp_;
   fs::path dir_;
 };
 
@@ -165,6 +168,20 @@ TEST(Errors, ReadMissingFileIsIoError) {
     EXPECT_EQ(e.code(), ErrorCode::kIo);
     EXPECT_NE(std::string(e.what()).find("/nonexistent/x"), std::string::npos);
   }
+}
+
+TEST(Sha256, KnownVectors) {
+  EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  EXPECT_EQ(sha256_hex(std::string(1000000, 'a')),
+            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  const isplitee::testing::TempDir tmp("sha");
+  const auto dir = tmp.path();
+  write_text_atomic(dir / "f.txt", "abc");
+  EXPECT_EQ(sha256_file(dir / "f.txt"), sha256_hex("abc"));
+  EXPECT_THROW(sha256_file(dir / "nope"), Error);
 }
 
 }  // namespace

@@ -89,9 +89,12 @@ TEST(ConfigNode, MissingRequiredKey) {
 TEST(ConfigNode, ChoiceSuggestsNearest) {
   auto d = Document::parse(R"({"side_info": "orcale"})", "c.json");
   Node root(d);
-  EXPECT_EQ(error_of([&] { root.choice("side_info", "oracle", {"oracle", "strict", "proxy"}); }),
-            "c.json: side_info: unknown value 'orcale' (valid: oracle, strict, proxy); did you mean "
-            "'oracle'?");
+  EXPECT_EQ(
+      error_of([&] {
+        root.choice("side_info", "oracle", {"oracle", "strict", "proxy"});
+      }),
+      "c.json: side_info: unknown value 'orcale' (valid: oracle, strict, proxy); did you mean "
+      "'oracle'?");
 }
 
 TEST(ConfigNode, ListElementsAreCheckedWithIndex) {
@@ -138,7 +141,8 @@ TEST(ConfigOverride, IndexesArrays) {
 
 TEST(ConfigOverride, BadSyntaxIsAUsageError) {
   auto d = Document::parse(R"({"a": 1})", "c.json");
-  EXPECT_EQ(error_of([&] { d.apply_override("novalue"); }), "--set novalue: expected KEY.PATH=VALUE");
+  EXPECT_EQ(error_of([&] { d.apply_override("novalue"); }),
+            "--set novalue: expected KEY.PATH=VALUE");
   EXPECT_EQ(error_of([&] { d.apply_override("a.b=1"); }),
             "--set a.b=1: 'a' is a integer, not an object");
 }

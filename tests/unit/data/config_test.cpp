@@ -1,4 +1,5 @@
-// Data config parsing, splits and index files, preprocessing to tensors, batch loading, augmentation.
+// Data config parsing, splits and index files, preprocessing to tensors, batch loading,
+// augmentation.
 #include "isplitee/data/config.hpp"
 
 #include <gtest/gtest.h>
@@ -7,11 +8,12 @@
 #include <fstream>
 #include <set>
 
-#include <opencv2/imgproc.hpp>
 #include <unistd.h>
+#include <opencv2/imgproc.hpp>
 
 #include "isplitee/common/error.hpp"
 #include "isplitee/data/loader.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace isplitee;
@@ -32,11 +34,14 @@ class Toy : public Dataset {
   cv::Mat image(std::size_t i) const override {
     cv::Mat m(h_, w_, ch_ == 1 ? CV_8UC1 : CV_8UC3);
     for (int y = 0; y < h_; ++y)
-      for (int x = 0; x < w_ * ch_; ++x) m.ptr<std::uint8_t>(y)[x] = static_cast<std::uint8_t>((i * 11 + y * 3 + x) % 256);
+      for (int x = 0; x < w_ * ch_; ++x)
+        m.ptr<std::uint8_t>(y)[x] = static_cast<std::uint8_t>((i * 11 + y * 3 + x) % 256);
     return m;
   }
   std::int64_t label(std::size_t i) const override { return static_cast<std::int64_t>(i % 3); }
-  std::int64_t sample_id(std::size_t i) const override { return 1000 + static_cast<std::int64_t>(i); }
+  std::int64_t sample_id(std::size_t i) const override {
+    return 1000 + static_cast<std::int64_t>(i);
+  }
   const std::vector<std::string>& class_names() const override { return names_; }
   int channels() const override { return ch_; }
   std::string name() const override { return "toy"; }
@@ -108,9 +113,10 @@ TEST(Splits, DeterministicDisjointAndCovering) {
 }
 
 TEST(Splits, IndexFilesAreWrittenAndReusedOnFashionMnist) {
-  if (!fs::exists(default_root("fashion-mnist"))) GTEST_SKIP() << "dataset-fashion-mnist not installed";
-  const fs::path dir = fs::temp_directory_path() / ("isplitee_splits_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
+  if (!fs::exists(default_root("fashion-mnist")))
+    GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  const isplitee::testing::TempDir tmp("splits");
+  const fs::path dir = tmp / "idx";
   DatasetConfig cfg;
   cfg.index_dir = dir.string();
   cfg.max_per_split = 500;
@@ -129,15 +135,14 @@ TEST(Splits, IndexFilesAreWrittenAndReusedOnFashionMnist) {
   cfg.split_seed = 9;
   cfg.index_dir = dir.string();
   EXPECT_NO_THROW(open_split(cfg, "val"));  // other seed, other file name
-  {
-    std::ofstream(idx, std::ios::app) << "999999\n";
-  }
+  { std::ofstream(idx, std::ios::app) << "999999\n"; }
   cfg.split_seed = 0;
   try {
     open_split(cfg, "val");
     ADD_FAILURE() << "no error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("fashion-mnist-seed0-val.idx"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("fashion-mnist-seed0-val.idx"), std::string::npos)
+        << e.what();
   }
   fs::remove_all(dir);
 }
@@ -197,7 +202,8 @@ TEST(Loader, BatchesDoNotDependOnWorkersAndCallTheTransform) {
   std::size_t seen = 0, batches = 0;
   while (loader.next(batch)) {
     for (std::size_t i = 0; i < batch.indices.size(); ++i)
-      EXPECT_EQ(batch.sample_ids[static_cast<long>(i)].item<int64_t>(), 1000 + static_cast<int64_t>(order[seen + i]));
+      EXPECT_EQ(batch.sample_ids[static_cast<long>(i)].item<int64_t>(),
+                1000 + static_cast<int64_t>(order[seen + i]));
     seen += batch.indices.size();
     ++batches;
   }

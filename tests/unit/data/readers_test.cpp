@@ -8,12 +8,13 @@
 #include <filesystem>
 #include <fstream>
 
+#include <unistd.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
-#include <unistd.h>
 
 #include "isplitee/common/error.hpp"
 #include "isplitee/data/config.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace isplitee;
@@ -22,10 +23,7 @@ using namespace isplitee::data;
 namespace {
 
 fs::path temp_dir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("isplitee_data_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
+  return isplitee::testing::scratch_dir("data_" + name);
 }
 
 void write_bytes(const fs::path& p, const std::string& b) {
@@ -33,12 +31,14 @@ void write_bytes(const fs::path& p, const std::string& b) {
   std::ofstream(p, std::ios::binary).write(b.data(), static_cast<std::streamsize>(b.size()));
 }
 
-// One CIFAR record: label byte(s), then R, G, B planes of 32×32. Pixel (y, x, c) = (y + 3x + 50c + seed) % 256.
+// One CIFAR record: label byte(s), then R, G, B planes of 32×32. Pixel (y, x, c) = (y + 3x + 50c +
+// seed) % 256.
 std::string cifar_record(std::vector<std::uint8_t> labels, int seed) {
   std::string r(labels.begin(), labels.end());
   for (int c = 0; c < 3; ++c)
     for (int y = 0; y < 32; ++y)
-      for (int x = 0; x < 32; ++x) r.push_back(static_cast<char>((y + 3 * x + 50 * c + seed) % 256));
+      for (int x = 0; x < 32; ++x)
+        r.push_back(static_cast<char>((y + 3 * x + 50 * c + seed) % 256));
   return r;
 }
 
@@ -55,21 +55,23 @@ std::string capture_error(const std::function<void()>& f, ErrorCode expected = E
 }
 
 std::string be32(std::uint32_t v) {
-  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
+  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+          static_cast<char>(v)};
 }
 
 // IDX files: n images of rows×cols with pixel (i, y, x) = (i*7 + y + x) % 256, labels i % 10.
 void write_idx(const fs::path& dir, const std::string& which, int n, int rows, int cols, bool gzip,
                std::uint32_t image_magic = 2051, int label_count = -1) {
-  std::string img = be32(image_magic) + be32(static_cast<std::uint32_t>(n)) + be32(static_cast<std::uint32_t>(rows)) +
-                    be32(static_cast<std::uint32_t>(cols));
+  std::string img = be32(image_magic) + be32(static_cast<std::uint32_t>(n)) +
+                    be32(static_cast<std::uint32_t>(rows)) + be32(static_cast<std::uint32_t>(cols));
   for (int i = 0; i < n; ++i)
     for (int y = 0; y < rows; ++y)
       for (int x = 0; x < cols; ++x) img.push_back(static_cast<char>((i * 7 + y + x) % 256));
   const int nl = label_count < 0 ? n : label_count;
   std::string lab = be32(2049) + be32(static_cast<std::uint32_t>(nl));
   for (int i = 0; i < nl; ++i) lab.push_back(static_cast<char>(i % 10));
-  const fs::path ip = dir / (which + "-images-idx3-ubyte"), lp = dir / (which + "-labels-idx1-ubyte");
+  const fs::path ip = dir / (which + "-images-idx3-ubyte"),
+                 lp = dir / (which + "-labels-idx1-ubyte");
   write_bytes(ip, img);
   write_bytes(lp, lab);
   if (gzip) {
@@ -83,7 +85,8 @@ TEST(Cifar10, ReadsBinaryBatchesInRgbOrder) {
   const fs::path dir = temp_dir("cifar10") / "cifar-10-batches-bin";
   for (int b = 1; b <= 5; ++b) {
     std::string bytes;
-    for (int r = 0; r < 3; ++r) bytes += cifar_record({static_cast<std::uint8_t>((b + r) % 10)}, b * 10 + r);
+    for (int r = 0; r < 3; ++r)
+      bytes += cifar_record({static_cast<std::uint8_t>((b + r) % 10)}, b * 10 + r);
     write_bytes(dir / ("data_batch_" + std::to_string(b) + ".bin"), bytes);
   }
   write_bytes(dir / "test_batch.bin", cifar_record({9}, 99) + cifar_record({0}, 98));
@@ -114,7 +117,8 @@ TEST(Cifar10, TruncatedFileNamesFileAndOffset) {
   write_bytes(dir / "test_batch.bin", cifar_record({12}, 0));
   const std::string msg2 = capture_error([&] { read_cifar10(dir, false); });
   EXPECT_NE(msg2.find("label 12"), std::string::npos) << msg2;
-  const std::string missing = capture_error([&] { read_cifar10(dir / "nope", false); }, ErrorCode::kIo);
+  const std::string missing =
+      capture_error([&] { read_cifar10(dir / "nope", false); }, ErrorCode::kIo);
   EXPECT_NE(missing.find("download-cifar10.sh"), std::string::npos) << missing;
   fs::remove_all(dir);
 }
@@ -182,7 +186,8 @@ TEST(Idx, WrongMagicWrongCountAndTruncationAreClearErrors) {
 
 TEST(Idx, RealFashionMnistFromDebianPackage) {
   const fs::path root = default_root("fashion-mnist");
-  if (!fs::exists(root / "train-images-idx3-ubyte.gz")) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  if (!fs::exists(root / "train-images-idx3-ubyte.gz"))
+    GTEST_SKIP() << "dataset-fashion-mnist not installed";
   DatasetConfig cfg;  // defaults: fashion-mnist at the Debian path
   const auto train = open_dataset(cfg, true), test = open_dataset(cfg, false);
   ASSERT_EQ(train->size(), 60000u);
@@ -205,7 +210,8 @@ TEST(Caltech256, ReadsClassFoldersLazilyAndHandlesBadFiles) {
     for (int i = 1; i <= 3; ++i) {
       cv::Mat img(40 + 3 * k, 50, CV_8UC3, cv::Scalar(10 * k, 100, 200));  // BGR on disk
       fs::create_directories(cats / c);
-      const auto name = c.substr(0, 3) + "_" + std::string(4 - std::to_string(i).size(), '0') + std::to_string(i) + ".jpg";
+      const auto name = c.substr(0, 3) + "_" + std::string(4 - std::to_string(i).size(), '0') +
+                        std::to_string(i) + ".jpg";
       ASSERT_TRUE(cv::imwrite((cats / c / name).string(), img));
       ++k;
     }

@@ -19,6 +19,7 @@
 #include "isplitee/common/error.hpp"
 #include "isplitee/config/node.hpp"
 #include "isplitee/distort/grid.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace isplitee;
@@ -71,10 +72,7 @@ double max_abs_diff(const cv::Mat& a, const cv::Mat& b) {
 }
 
 fs::path temp_dir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("isplitee_distort_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
+  return isplitee::testing::scratch_dir("distort_" + name);
 }
 
 void write_rgb_png(const fs::path& p, const cv::Mat& rgb) {
@@ -109,8 +107,9 @@ TEST(DistortionSpec, ParsesLabelsAndRoundTrips) {
     const auto back = parse_distortion_spec(config::Node(doc));
     EXPECT_EQ(to_json(back), to_json(sp));
   }
-  EXPECT_EQ(label(spec_of(R"({"name": "gaussian_blur", "params": {"sigma": 1.5, "kernel": "adaee"}})")),
-            "gaussian_blur(sigma=1.5,kernel=adaee)");
+  EXPECT_EQ(
+      label(spec_of(R"({"name": "gaussian_blur", "params": {"sigma": 1.5, "kernel": "adaee"}})")),
+      "gaussian_blur(sigma=1.5,kernel=adaee)");
 }
 
 TEST(DistortionSpec, RejectsBadInputWithOneClearLine) {
@@ -123,13 +122,20 @@ TEST(DistortionSpec, RejectsBadInputWithOneClearLine) {
     }
     return std::string("no error");
   };
-  EXPECT_NE(msg(R"({"name": "gausian_noise", "severity": 1})").find("did you mean 'gaussian_noise'"), std::string::npos);
+  EXPECT_NE(
+      msg(R"({"name": "gausian_noise", "severity": 1})").find("did you mean 'gaussian_noise'"),
+      std::string::npos);
   EXPECT_NE(msg(R"({"name": "fog", "severity": 6})").find("severity"), std::string::npos);
-  EXPECT_NE(msg(R"({"name": "contrast", "params": {"factr": 0.3}})").find("factr"), std::string::npos);
-  EXPECT_NE(msg(R"({"name": "gaussian_noise", "params": {"sigma": 20}})").find("units"), std::string::npos);
-  EXPECT_NE(msg(R"({"name": "contrast", "severity": 1, "params": {"factor": 0.3}})").find("either"), std::string::npos);
-  EXPECT_NE(msg(R"({"name": "jpeg_compression", "params": {"quality": 101}})").find("quality"), std::string::npos);
-  EXPECT_NE(msg(R"({"name": "fog", "severity": 1, "colour": 2})").find("colour"), std::string::npos);
+  EXPECT_NE(msg(R"({"name": "contrast", "params": {"factr": 0.3}})").find("factr"),
+            std::string::npos);
+  EXPECT_NE(msg(R"({"name": "gaussian_noise", "params": {"sigma": 20}})").find("units"),
+            std::string::npos);
+  EXPECT_NE(msg(R"({"name": "contrast", "severity": 1, "params": {"factor": 0.3}})").find("either"),
+            std::string::npos);
+  EXPECT_NE(msg(R"({"name": "jpeg_compression", "params": {"quality": 101}})").find("quality"),
+            std::string::npos);
+  EXPECT_NE(msg(R"({"name": "fog", "severity": 1, "colour": 2})").find("colour"),
+            std::string::npos);
   for (const auto& m : {msg(R"({"name": "fog", "severity": 6})"), msg(R"({"name": "x"})")})
     EXPECT_EQ(m.find('\n'), std::string::npos) << m;
 }
@@ -152,12 +158,17 @@ TEST(DistortionSpec, PresetFollowsImageSizeAndTables) {
   EXPECT_EQ(resolve_preset("auto", 64), 64);
   EXPECT_EQ(resolve_preset("auto", 224), 224);
   EXPECT_EQ(resolve_preset("32", 224), 32);
-  EXPECT_NE(make_distortion(sev("contrast", 3), 32)->describe().find("factor=0.4 "), std::string::npos);
-  EXPECT_NE(make_distortion(sev("contrast", 3), 224)->describe().find("factor=0.2 "), std::string::npos);
-  EXPECT_NE(make_distortion(sev("shot_noise", 5), 64)->describe().find("photons=15 "), std::string::npos);
-  EXPECT_NE(make_distortion(sev("glass_blur", 4), 224)->describe().find("max_delta=3 "), std::string::npos);
+  EXPECT_NE(make_distortion(sev("contrast", 3), 32)->describe().find("factor=0.4 "),
+            std::string::npos);
+  EXPECT_NE(make_distortion(sev("contrast", 3), 224)->describe().find("factor=0.2 "),
+            std::string::npos);
+  EXPECT_NE(make_distortion(sev("shot_noise", 5), 64)->describe().find("photons=15 "),
+            std::string::npos);
+  EXPECT_NE(make_distortion(sev("glass_blur", 4), 224)->describe().find("max_delta=3 "),
+            std::string::npos);
   // elastic constants are fractions of IMSIZE (244 for the 224 table)
-  EXPECT_NE(make_distortion(sev("elastic_transform", 5), 224)->describe().find("alpha=29.28 "), std::string::npos);
+  EXPECT_NE(make_distortion(sev("elastic_transform", 5), 224)->describe().find("alpha=29.28 "),
+            std::string::npos);
 }
 
 TEST(Distortion, NoiseSigmaMatchesRequestOnFlatGray) {
@@ -194,7 +205,8 @@ TEST(Distortion, GaussianBlurEqualsDirectConvolution) {
     const int r = static_cast<int>(4 * sigma + 0.5);
     std::vector<double> k(static_cast<std::size_t>(2 * r + 1));
     double z = 0;
-    for (int i = -r; i <= r; ++i) z += k[static_cast<std::size_t>(i + r)] = std::exp(-i * i / (2 * sigma * sigma));
+    for (int i = -r; i <= r; ++i)
+      z += k[static_cast<std::size_t>(i + r)] = std::exp(-i * i / (2 * sigma * sigma));
     int worst = 0;
     for (int y = 0; y < img.rows; ++y)
       for (int x = 0; x < img.cols; ++x)
@@ -202,7 +214,8 @@ TEST(Distortion, GaussianBlurEqualsDirectConvolution) {
           double acc = 0;
           for (int dy = -r; dy <= r; ++dy)
             for (int dx = -r; dx <= r; ++dx) {
-              const int yy = std::clamp(y + dy, 0, img.rows - 1), xx = std::clamp(x + dx, 0, img.cols - 1);
+              const int yy = std::clamp(y + dy, 0, img.rows - 1),
+                        xx = std::clamp(x + dx, 0, img.cols - 1);
               acc += k[static_cast<std::size_t>(dy + r)] * k[static_cast<std::size_t>(dx + r)] *
                      img.at<cv::Vec3b>(yy, xx)[c];
             }
@@ -230,7 +243,8 @@ TEST(Distortion, GaussianBlurEqualsDirectConvolution) {
           acc += w * gray.at<std::uint8_t>(std::clamp(y + dy, 0, 31), std::clamp(x + dx, 0, 31));
           z += w;
         }
-      worst = std::max(worst, std::abs(static_cast<int>(std::lround(acc / z)) - out.at<std::uint8_t>(y, x)));
+      worst = std::max(
+          worst, std::abs(static_cast<int>(std::lround(acc / z)) - out.at<std::uint8_t>(y, x)));
     }
   EXPECT_LE(worst, 1);
 }
@@ -244,7 +258,8 @@ TEST(Distortion, SeverityZeroIsIdentityAndShapesArePreserved) {
     const auto id = make_distortion(sev(n, 0), 32);
     EXPECT_EQ(max_abs_diff(apply_seeded(*id, img, 1, 1), img), 0) << n;
     for (const cv::Mat& m : {img, gray, tiny}) {
-      const cv::Mat out = apply_seeded(*make_distortion(sev(n, 5), std::min(m.rows, m.cols)), m, 3, 4);
+      const cv::Mat out =
+          apply_seeded(*make_distortion(sev(n, 5), std::min(m.rows, m.cols)), m, 3, 4);
       EXPECT_EQ(out.size(), m.size()) << n;
       EXPECT_EQ(out.type(), m.type()) << n;
     }
@@ -254,25 +269,48 @@ TEST(Distortion, SeverityZeroIsIdentityAndShapesArePreserved) {
 }
 
 // Mean absolute change must grow with severity (averaged over seeds and two images to smooth out
-// the random corruptions), with the table of the image's own size. The published constant tables are
-// themselves not monotone in this measure at the steps listed here (measured; see
+// the random corruptions), with the table of the image's own size. The published constant tables
+// are themselves not monotone in this measure at the steps listed here (measured; see
 // bench/results/distort.md): those steps are exempt, every other step must strictly increase.
-//  - glass_blur@32 2 (sigma .05 vs .25: both below one 8-bit step, identical output), 3 and 5 (a larger
-//    blur undoes part of the pixel shuffling), glass_blur@64 2 (sigma .1 -> .5 with the same shuffle);
+//  - glass_blur@32 2 (sigma .05 vs .25: both below one 8-bit step, identical output), 3 and 5 (a
+//  larger
+//    blur undoes part of the pixel shuffling), glass_blur@64 2 (sigma .1 -> .5 with the same
+//    shuffle);
 //  - motion_blur@32 4 (radius 6 vs 8 at sigma 2: the extra taps weigh < 0.1%);
-//  - frost: image weight falls while frost weight rises (32: 3, 4; 64: 2, 3; 224: 2 with our texture);
+//  - frost: image weight falls while frost weight rises (32: 3, 4; 64: 2, 3; 224: 2 with our
+//  texture);
 //  - elastic_transform: the affine jitter shrinks with severity (32: 2-5; 64: 2-5; 224: 3);
 //  - pixelate@32 3, 5, @64 5, @224 2: non-integer BOX factors alias differently (.5 = exact 2x);
 //  - saturate 3 (x0.1 -> x2: desaturating by 90% changes more than doubling);
 //  - spatter@32/64 4 (water -> mud switches the effect).
-const std::set<std::string> kTableNotMonotone{
-    "glass_blur@32:2", "glass_blur@32:3", "glass_blur@32:5", "glass_blur@64:2", "motion_blur@32:4",
-    "frost@32:3", "frost@32:4", "frost@64:2", "frost@64:3", "frost@224:2",
-    "elastic_transform@32:2", "elastic_transform@32:3", "elastic_transform@32:4", "elastic_transform@32:5",
-    "elastic_transform@64:2", "elastic_transform@64:3", "elastic_transform@64:4", "elastic_transform@64:5",
-    "elastic_transform@224:3",
-    "pixelate@32:3", "pixelate@32:5", "pixelate@64:5", "pixelate@224:2",
-    "saturate@32:3", "saturate@64:3", "saturate@224:3", "spatter@32:4", "spatter@64:4"};
+const std::set<std::string> kTableNotMonotone{"glass_blur@32:2",
+                                              "glass_blur@32:3",
+                                              "glass_blur@32:5",
+                                              "glass_blur@64:2",
+                                              "motion_blur@32:4",
+                                              "frost@32:3",
+                                              "frost@32:4",
+                                              "frost@64:2",
+                                              "frost@64:3",
+                                              "frost@224:2",
+                                              "elastic_transform@32:2",
+                                              "elastic_transform@32:3",
+                                              "elastic_transform@32:4",
+                                              "elastic_transform@32:5",
+                                              "elastic_transform@64:2",
+                                              "elastic_transform@64:3",
+                                              "elastic_transform@64:4",
+                                              "elastic_transform@64:5",
+                                              "elastic_transform@224:3",
+                                              "pixelate@32:3",
+                                              "pixelate@32:5",
+                                              "pixelate@64:5",
+                                              "pixelate@224:2",
+                                              "saturate@32:3",
+                                              "saturate@64:3",
+                                              "saturate@224:3",
+                                              "spatter@32:4",
+                                              "spatter@64:4"};
 
 class Monotonic : public ::testing::TestWithParam<std::string> {};
 
@@ -288,13 +326,16 @@ TEST_P(Monotonic, ChangeGrowsWithSeverity) {
     for (int s = 1; s <= 5; ++s) {
       const auto d = make_distortion(sev(name, s), size);
       for (const auto& img : imgs)
-        for (int seed = 0; seed < seeds; ++seed) change[static_cast<std::size_t>(s)] += mean_abs_diff(apply_seeded(*d, img, static_cast<std::uint64_t>(seed), 5), img);
+        for (int seed = 0; seed < seeds; ++seed)
+          change[static_cast<std::size_t>(s)] +=
+              mean_abs_diff(apply_seeded(*d, img, static_cast<std::uint64_t>(seed), 5), img);
     }
-    for (int s = 1; s <= 5; ++s) EXPECT_GT(change[static_cast<std::size_t>(s)], 0) << name << " severity " << s;
+    for (int s = 1; s <= 5; ++s)
+      EXPECT_GT(change[static_cast<std::size_t>(s)], 0) << name << " severity " << s;
     for (int s = 2; s <= 5; ++s)
       if (!kTableNotMonotone.count(name + "@" + std::to_string(size) + ":" + std::to_string(s))) {
         EXPECT_GT(change[static_cast<std::size_t>(s)], change[static_cast<std::size_t>(s - 1)])
-          << name << " at " << size << " px: severity " << s << " vs " << s - 1;
+            << name << " at " << size << " px: severity " << s << " vs " << s - 1;
       }
   }
 }
@@ -309,15 +350,24 @@ TEST(Distortion, SeedingIsIndependentOfThreadsAndOrder) {
     const int N = 6;
     std::vector<cv::Mat> one(N), two(N);
     for (int i = 0; i < N; ++i) one[static_cast<std::size_t>(i)] = apply_seeded(*d, img, 11, i);
-    std::thread t0([&] { for (int i = N - 1; i >= 0; i -= 2) two[static_cast<std::size_t>(i)] = apply_seeded(*d, img, 11, i); });
-    std::thread t1([&] { for (int i = N - 2; i >= 0; i -= 2) two[static_cast<std::size_t>(i)] = apply_seeded(*d, img, 11, i); });
+    std::thread t0([&] {
+      for (int i = N - 1; i >= 0; i -= 2)
+        two[static_cast<std::size_t>(i)] = apply_seeded(*d, img, 11, i);
+    });
+    std::thread t1([&] {
+      for (int i = N - 2; i >= 0; i -= 2)
+        two[static_cast<std::size_t>(i)] = apply_seeded(*d, img, 11, i);
+    });
     t0.join();
     t1.join();
-    for (int i = 0; i < N; ++i) EXPECT_EQ(max_abs_diff(one[static_cast<std::size_t>(i)], two[static_cast<std::size_t>(i)]), 0) << n << " sample " << i;
+    for (int i = 0; i < N; ++i)
+      EXPECT_EQ(max_abs_diff(one[static_cast<std::size_t>(i)], two[static_cast<std::size_t>(i)]), 0)
+          << n << " sample " << i;
   }
   // Random corruptions differ across seeds and sample ids; deterministic ones do not.
-  const std::set<std::string> deterministic{"defocus_blur", "zoom_blur", "brightness", "contrast", "pixelate",
-                                            "jpeg_compression", "gaussian_blur", "saturate"};
+  const std::set<std::string> deterministic{"defocus_blur",  "zoom_blur", "brightness",
+                                            "contrast",      "pixelate",  "jpeg_compression",
+                                            "gaussian_blur", "saturate"};
   for (const auto& n : all19()) {
     const auto d = make_distortion(sev(n, 3), 32);
     const double diff_seed = max_abs_diff(apply_seeded(*d, img, 1, 0), apply_seeded(*d, img, 2, 0));
@@ -334,7 +384,8 @@ TEST(Distortion, SeedingIsIndependentOfThreadsAndOrder) {
 TEST(Distortion, ChainAppliesStepsInOrder) {
   const cv::Mat img = scene(32);
   const auto c = make_distortion(spec_of(R"({"name": "chain", "params": {"steps": [
-      {"name": "contrast", "params": {"factor": 0.5}}, {"name": "brightness", "params": {"delta": 0.1}}]}})"), 32);
+      {"name": "contrast", "params": {"factor": 0.5}}, {"name": "brightness", "params": {"delta": 0.1}}]}})"),
+                                 32);
   DistortionSpec a, b;
   a.name = "contrast";
   a.params = {{"factor", 0.5}};
@@ -365,41 +416,54 @@ TEST(Distortion, ImpulseNoiseFlipsChannelsIndependently) {
   EXPECT_GT(mixed, 1000);  // one shared mask would never give partly flipped pixels
 }
 
-// Parity with independent numpy/scipy/skimage/PIL references (tests/unit/distort/reference_corruptions.py).
+// Parity with independent numpy/scipy/skimage/PIL references
+// (tests/unit/distort/reference_corruptions.py).
 TEST(DistortionParity, MatchesNumpySkimagePilReferences) {
   const fs::path dir = temp_dir("parity");
   struct Job {
     std::string name;
-    nlohmann::json params;  // explicit C++ params
+    nlohmann::json params;    // explicit C++ params
     std::vector<double> ref;  // same values for the reference
     double max_tol, mean_tol;
     int size;
   };
   std::vector<Job> jobs;
   for (int size : {32, 224}) {
-    for (double f : {0.75, 0.4, 0.05}) jobs.push_back({"contrast", {{"factor", f}}, {f}, 1, 0.05, size});
-    // HSV round trips: OpenCV works in float32, skimage in float64, so ±1 level on up to ~15% of values.
-    for (double b : {0.05, 0.3, 0.5}) jobs.push_back({"brightness", {{"delta", b}}, {b}, 1, 0.15, size});
+    for (double f : {0.75, 0.4, 0.05})
+      jobs.push_back({"contrast", {{"factor", f}}, {f}, 1, 0.05, size});
+    // HSV round trips: OpenCV works in float32, skimage in float64, so ±1 level on up to ~15% of
+    // values.
+    for (double b : {0.05, 0.3, 0.5})
+      jobs.push_back({"brightness", {{"delta", b}}, {b}, 1, 0.15, size});
     for (auto [m, a] : std::vector<std::pair<double, double>>{{0.3, 0}, {2, 0.1}, {20, 0.2}})
       jobs.push_back({"saturate", {{"mul", m}, {"add", a}}, {m, a}, 1, 0.15, size});
     // PIL resamples in two 8-bit passes with fixed-point weights; ours in float: ±2 levels.
-    for (double f : {0.95, 0.6, 0.25}) jobs.push_back({"pixelate", {{"factor", f}}, {f}, 2, 0.5, size});
+    for (double f : {0.95, 0.6, 0.25})
+      jobs.push_back({"pixelate", {{"factor", f}}, {f}, 2, 0.5, size});
     // Both use Debian's libjpeg-turbo with 4:2:0 chroma; encoder settings may differ slightly.
-    for (double q : {80, 40, 7}) jobs.push_back({"jpeg_compression", {{"quality", q}}, {q}, 12, 1.0, size});
-    for (auto [r, a] : std::vector<std::pair<double, double>>{{0.3, 0.4}, {1.5, 0.1}, {6, 0.5}, {10, 0.5}})
+    for (double q : {80, 40, 7})
+      jobs.push_back({"jpeg_compression", {{"quality", q}}, {q}, 12, 1.0, size});
+    for (auto [r, a] :
+         std::vector<std::pair<double, double>>{{0.3, 0.4}, {1.5, 0.1}, {6, 0.5}, {10, 0.5}})
       jobs.push_back({"defocus_blur", {{"radius", r}, {"alias_sigma", a}}, {r, a}, 1, 0.05, size});
-    for (double s : {0.4, 1.0, 3.0}) jobs.push_back({"gaussian_blur", {{"sigma", s}}, {s}, 1, 0.05, size});
+    for (double s : {0.4, 1.0, 3.0})
+      jobs.push_back({"gaussian_blur", {{"sigma", s}}, {s}, 1, 0.05, size});
   }
   for (int size : {32, 224}) {
     const cv::Mat img = scene(size);
     write_rgb_png(dir / ("in" + std::to_string(size) + ".png"), img);
     nlohmann::json js = nlohmann::json::array();
     for (std::size_t i = 0; i < jobs.size(); ++i)
-      if (jobs[i].size == size) js.push_back({{"name", jobs[i].name}, {"params", jobs[i].ref}, {"out", "ref" + std::to_string(i) + ".png"}});
+      if (jobs[i].size == size)
+        js.push_back({{"name", jobs[i].name},
+                      {"params", jobs[i].ref},
+                      {"out", "ref" + std::to_string(i) + ".png"}});
     std::ofstream(dir / ("jobs" + std::to_string(size) + ".json")) << js.dump();
-    const std::string cmd = std::string("OPENBLAS_NUM_THREADS=1 ") + ISPLITEE_PYTHON + " " + ISPLITEE_SOURCE_DIR +
-                            "/tests/unit/distort/reference_corruptions.py " + (dir / ("in" + std::to_string(size) + ".png")).string() +
-                            " " + dir.string() + " " + (dir / ("jobs" + std::to_string(size) + ".json")).string();
+    const std::string cmd = std::string("OPENBLAS_NUM_THREADS=1 ") + ISPLITEE_PYTHON + " " +
+                            ISPLITEE_SOURCE_DIR + "/tests/unit/distort/reference_corruptions.py " +
+                            (dir / ("in" + std::to_string(size) + ".png")).string() + " " +
+                            dir.string() + " " +
+                            (dir / ("jobs" + std::to_string(size) + ".json")).string();
     ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
     for (std::size_t i = 0; i < jobs.size(); ++i) {
       if (jobs[i].size != size) continue;

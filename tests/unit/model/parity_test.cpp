@@ -15,6 +15,7 @@
 #include "isplitee/common/error.hpp"
 #include "isplitee/model/multi_exit_net.hpp"
 #include "isplitee/model/runtime.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace isplitee;
@@ -27,8 +28,7 @@ struct Reference {
 };
 
 fs::path work_dir() {
-  auto d = fs::temp_directory_path() / ("isplitee_parity_" + std::to_string(::getpid()));
-  fs::create_directories(d);
+  static const fs::path d = isplitee::testing::scratch_dir("parity");
   return d;
 }
 
@@ -96,7 +96,8 @@ TEST(TorchvisionParity, MobileNetV2WidthHalfGrayscale) {
   c.num_classes = 7;
   c.width_mult = 0.5;
   c.in_channels = 1;
-  check_parity(c, "--arch mobilenet_v2 --num-classes 7 --width-mult 0.5 --in-channels 1", "mbv2_half");
+  check_parity(c, "--arch mobilenet_v2 --num-classes 7 --width-mult 0.5 --in-channels 1",
+               "mbv2_half");
 }
 
 TEST(TorchvisionParity, ResNet18) {
@@ -125,7 +126,8 @@ TEST(TorchvisionParity, ImportErrorsListKeys) {
     const std::string m = e.what();
     EXPECT_EQ(e.code(), ErrorCode::kData);
     EXPECT_NE(m.find("shape mismatch: features.0.conv.0.weight [64,3,7,7] vs model [64,3,3,3]"),
-              std::string::npos) << m;
+              std::string::npos)
+        << m;
   }
   // Another arch is refused by name.
   c.small_input = false;

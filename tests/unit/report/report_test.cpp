@@ -13,13 +13,15 @@
 #include "isplitee/common/text.hpp"
 #include "isplitee/config/node.hpp"
 #include "isplitee/policy/policy.hpp"
+#include "support/temp_dir.hpp"
 
 namespace isplitee::report {
 namespace {
 namespace fs = std::filesystem;
 
 // A synthetic 3-exit trace: deeper exits are more confident and more accurate.
-std::shared_ptr<trace::Trace> synthetic_trace(std::uint64_t seed, double hardness, std::size_t n = 400) {
+std::shared_ptr<trace::Trace> synthetic_trace(std::uint64_t seed, double hardness,
+                                              std::size_t n = 400) {
   auto t = std::make_shared<trace::Trace>();
   t->num_samples = n;
   t->num_exits = 3;
@@ -37,12 +39,14 @@ std::shared_ptr<trace::Trace> synthetic_trace(std::uint64_t seed, double hardnes
     const int label = static_cast<int>(rng.uniform_int(4));
     t->label.push_back(label);
     for (int k = 0; k < 3; ++k) {
-      const double c = std::min(1.0, std::max(0.25, 0.35 + 0.2 * k - hardness + 0.3 * rng.uniform()));
+      const double c =
+          std::min(1.0, std::max(0.25, 0.35 + 0.2 * k - hardness + 0.3 * rng.uniform()));
       t->conf.push_back(static_cast<float>(c));
       t->pred.push_back(rng.uniform() < c ? label : (label + 1) % 4);
     }
   }
-  for (std::size_t i = 0; i < n; ++i) t->manifest.sample_ids.push_back(static_cast<std::int64_t>(i));
+  for (std::size_t i = 0; i < n; ++i)
+    t->manifest.sample_ids.push_back(static_cast<std::int64_t>(i));
   return t;
 }
 
@@ -57,8 +61,10 @@ RunReport make_report() {
   s.traces = {synthetic_trace(1, 0.0), synthetic_trace(2, 0.15)};
   s.policies = {spec("i-splitee"), spec("final-exit"), spec("edge-threshold"), spec("cloud-only")};
   auto sdoc = config::Document::from_json(
-      {{"schedules", {{{"name", "drift"}, {"segments", {{{"trace", "none"}, {"length", 200}},
-                                                        {{"trace", "noise@3"}, {"length", 200}}}}}}}},
+      {{"schedules",
+        {{{"name", "drift"},
+          {"segments",
+           {{{"trace", "none"}, {"length", 200}}, {{"trace", "noise@3"}, {"length", 200}}}}}}}},
       "test");
   s.streams = stream::parse_streams_config(config::Node(sdoc));
   s.repeats = 3;
@@ -80,7 +86,7 @@ TEST(Report, SummarizeTraceComputesPerExitAccuracy) {
   t.label = {1, 2, 3, 0};
   const auto s = summarize_trace(t, "x");
   ASSERT_EQ(s.exit_accuracy.size(), 2u);
-  EXPECT_DOUBLE_EQ(s.exit_accuracy[0], 50.0);  // rows 0 and 2 right at exit 1
+  EXPECT_DOUBLE_EQ(s.exit_accuracy[0], 50.0);   // rows 0 and 2 right at exit 1
   EXPECT_DOUBLE_EQ(s.exit_accuracy[1], 100.0);  // every row right at exit 2
   EXPECT_NEAR(s.mean_confidence[0], (0.5 + 0.6 + 0.7 + 0.4) / 4, 1e-6);
   EXPECT_NEAR(s.mean_confidence[1], (0.9 + 0.8 + 0.7 + 1.0) / 4, 1e-6);
@@ -126,10 +132,12 @@ TEST(Report, SummaryCsvHasOneRowPerCellWithMeans) {
 TEST(Report, MarkdownHasPaperStyleTablesAndStatesSideInfoMode) {
   const auto r = make_report();
   const auto md = render_markdown(r, {"plots/a.png", "plots/a.svg"});
-  for (const char* s : {"# isplitee report: unit", "side information: `oracle`", "## Traces: per-exit accuracy",
-                        "| none | 400 |", "## i-splitee against final-exit inference", "### drift",
-                        "| policy | accuracy % | cost/sample | cost cut % | acc. drop (pts) | offload % | regret | dyn. regret |",
-                        "| final-exit | ", "![plots/a.png](plots/a.png)"})
+  for (const char* s :
+       {"# isplitee report: unit", "side information: `oracle`", "## Traces: per-exit accuracy",
+        "| none | 400 |", "## i-splitee against final-exit inference", "### drift",
+        "| policy | accuracy % | cost/sample | cost cut % | acc. drop (pts) | offload % | regret | "
+        "dyn. regret |",
+        "| final-exit | ", "![plots/a.png](plots/a.png)"})
     EXPECT_NE(md.find(s), std::string::npos) << s;
   EXPECT_EQ(md.find("plots/a.svg)"), std::string::npos);  // only PNGs are embedded
   // final-exit's own cost cut is 0 and its accuracy drop is 0 on every stream.
@@ -144,7 +152,8 @@ TEST(Report, ClaimColumnFollowsThresholds) {
   auto r = make_report();
   const auto md = render_markdown(r, {});
   const auto& c = r.result.cell("none", "i-splitee");
-  const bool holds = c.metric("cost_reduction").mean >= 55.0 && c.metric("accuracy_drop").mean <= 5.0;
+  const bool holds =
+      c.metric("cost_reduction").mean >= 55.0 && c.metric("accuracy_drop").mean <= 5.0;
   const auto pos = md.find("| none | ", md.find("against final-exit inference"));
   ASSERT_NE(pos, std::string::npos);
   const auto line = md.substr(pos, md.find('\n', pos) - pos);
@@ -152,16 +161,17 @@ TEST(Report, ClaimColumnFollowsThresholds) {
 }
 
 TEST(Report, WritesFilesAtomicallyAndRendersPlots) {
-  const fs::path dir = fs::temp_directory_path() / ("isplitee_report_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
+  const isplitee::testing::TempDir tmp("report");
+  const fs::path dir = tmp / "run";
   const auto r = make_report();
   const bool have_gnuplot = std::system("command -v gnuplot >/dev/null 2>&1") == 0;
   const auto files = write_report_files(dir, r, /*plots=*/true);
   for (const char* f : {"report.json", "summary.csv", "report.md"})
     EXPECT_NE(std::find(files.begin(), files.end(), f), files.end()) << f;
   if (have_gnuplot) {
-    for (const char* f : {"plots/accuracy_vs_cost.png", "plots/accuracy_vs_cost.svg", "plots/regret_drift.png",
-                          "plots/arms_drift.png", "plots/offload_by_stream.svg"}) {
+    for (const char* f :
+         {"plots/accuracy_vs_cost.png", "plots/accuracy_vs_cost.svg", "plots/regret_drift.png",
+          "plots/arms_drift.png", "plots/offload_by_stream.svg"}) {
       EXPECT_TRUE(fs::exists(dir / f)) << f;
       EXPECT_GT(fs::file_size(dir / f), 500u) << f;
     }
@@ -197,7 +207,8 @@ TEST(Report, MissingRunDirectoryIsAnIoError) {
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kIo);
-    EXPECT_NE(std::string(e.what()).find("/nonexistent/run/report.json: not found"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/run/report.json: not found"),
+              std::string::npos);
   }
 }
 

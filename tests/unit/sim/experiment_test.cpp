@@ -6,7 +6,8 @@
 #include "isplitee/common/atomic_file.hpp"
 #include "isplitee/common/error.hpp"
 #include "isplitee/sim/experiment.hpp"
-#include "unit/sim/synthetic_trace.hpp"
+#include "support/synthetic_trace.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace isplitee;
 using namespace isplitee::sim;
@@ -115,8 +116,8 @@ TEST(Experiment, JsonRoundTripAndStepsCsv) {
   EXPECT_EQ(back.cell("drift", "i-splitee").metric("accuracy").values,
             r.cell("drift", "i-splitee").metric("accuracy").values);
   EXPECT_THROW(experiment_result_from_json(nlohmann::json::object(), "bad.json"), Error);
-  const auto path = std::filesystem::temp_directory_path() /
-                    ("isplitee_steps_" + std::to_string(::getpid()) + ".csv");
+  const isplitee::testing::TempDir tmp("steps");
+  const auto path = tmp / "steps.csv";
   write_steps_csv(path, r);
   const auto text = read_text_file(path);
   std::filesystem::remove(path);
@@ -205,6 +206,7 @@ TEST(Experiment, PerExitAccuracyOfTheTrace) {
   ASSERT_EQ(r.trace_exit_accuracy.size(), 1u);
   // exit 1: preds 1,0,3 vs 1,2,3 -> 2/3; exit 2: 1,5,3 -> 2/3; exit 3: 2,2,3 -> 2/3.
   for (double a : r.trace_exit_accuracy[0]) EXPECT_NEAR(a, 200.0 / 3, 1e-9);
-  EXPECT_NE(format_table(r).find("exit accuracy % of trace tiny: 66.67 66.67 66.67"), std::string::npos)
+  EXPECT_NE(format_table(r).find("exit accuracy % of trace tiny: 66.67 66.67 66.67"),
+            std::string::npos)
       << format_table(r);
 }

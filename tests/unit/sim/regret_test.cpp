@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "isplitee/sim/simulator.hpp"
-#include "unit/sim/synthetic_trace.hpp"
+#include "support/synthetic_trace.hpp"
 
 using namespace isplitee;
 using namespace isplitee::sim;

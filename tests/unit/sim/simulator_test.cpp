@@ -4,7 +4,7 @@
 
 #include "isplitee/common/error.hpp"
 #include "isplitee/sim/simulator.hpp"
-#include "unit/sim/synthetic_trace.hpp"
+#include "support/synthetic_trace.hpp"
 
 using namespace isplitee;
 using namespace isplitee::sim;

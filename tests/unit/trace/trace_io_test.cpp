@@ -10,7 +10,8 @@
 #include "isplitee/common/error.hpp"
 #include "isplitee/trace/npy.hpp"
 #include "isplitee/trace/trace.hpp"
-#include "unit/sim/synthetic_trace.hpp"
+#include "support/synthetic_trace.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace isplitee;
 namespace fs = std::filesystem;
@@ -20,13 +21,10 @@ namespace {
 class TraceIo : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("isplitee_trace_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    tmp_ = std::make_unique<isplitee::testing::TempDir>("trace");
+    dir_ = tmp_->path();
   }
-  void TearDown() override { fs::remove_all(dir_); }
+  void TearDown() override { tmp_.reset(); }
 
   /// Expects read_trace(path) to fail with a message containing every piece.
   void expect_error(const fs::path& path, const std::vector<std::string>& pieces,
@@ -59,6 +57,7 @@ class TraceIo : public ::testing::Test {
     return std::system(cmd.c_str());
   }
 
+  std::unique_ptr<isplitee::testing::TempDir> tmp_;
   fs::path dir_;
 };
 

@@ -12,7 +12,8 @@
 using namespace isplitee;
 
 TEST(ExitStats, MatchesHandComputedSoftmaxStatistics) {
-  const auto logits = torch::tensor({{0.0, 0.0, 0.0}, {2.0, 1.0, 0.0}, {0.0, 0.0, 5.0}}, torch::kFloat32);
+  const auto logits =
+      torch::tensor({{0.0, 0.0, 0.0}, {2.0, 1.0, 0.0}, {0.0, 0.0, 5.0}}, torch::kFloat32);
   const auto s = tracegen::exit_statistics(logits);
   // Row 1: uniform over 3 classes.
   EXPECT_NEAR(s.conf[0].item<float>(), 1.0 / 3, 1e-6);
@@ -24,7 +25,8 @@ TEST(ExitStats, MatchesHandComputedSoftmaxStatistics) {
   const double p0 = std::exp(2.0) / z, p1 = std::exp(1.0) / z, p2 = 1.0 / z;
   EXPECT_NEAR(s.conf[1].item<float>(), p0, 1e-6);
   EXPECT_NEAR(s.margin[1].item<float>(), p0 - p1, 1e-6);
-  EXPECT_NEAR(s.entropy[1].item<float>(), -(p0 * std::log(p0) + p1 * std::log(p1) + p2 * std::log(p2)), 1e-6);
+  EXPECT_NEAR(s.entropy[1].item<float>(),
+              -(p0 * std::log(p0) + p1 * std::log(p1) + p2 * std::log(p2)), 1e-6);
   EXPECT_EQ(s.pred[1].item<int>(), 0);
   EXPECT_EQ(s.pred[2].item<int>(), 2);
   EXPECT_EQ(s.conf.scalar_type(), torch::kFloat32);
@@ -68,7 +70,8 @@ TEST(TraceConfig, RoundTripsAndNamesTraces) {
 
 TEST(TraceConfig, DuplicateAndUnknownEntriesAreErrors) {
   try {
-    parse(R"({"distortions":[{"name":"gaussian_noise","severity":2},{"name":"gaussian_noise","severity":2}]})");
+    parse(
+        R"({"distortions":[{"name":"gaussian_noise","severity":2},{"name":"gaussian_noise","severity":2}]})");
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("duplicate"), std::string::npos) << e.what();

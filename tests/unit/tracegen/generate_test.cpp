@@ -6,12 +6,13 @@
 
 #include "isplitee/common/atomic_file.hpp"
 #include "isplitee/common/error.hpp"
+#include "isplitee/common/sha256.hpp"
 #include "isplitee/model/checkpoint.hpp"
 #include "isplitee/model/multi_exit_net.hpp"
 #include "isplitee/model/runtime.hpp"
 #include "isplitee/trace/trace.hpp"
-#include "isplitee/train/trainer.hpp"
 #include "isplitee/tracegen/generate.hpp"
+#include "isplitee/train/trainer.hpp"
 #include "unit/train/tiny_fixture.hpp"
 
 using namespace isplitee;
@@ -69,9 +70,10 @@ TEST_F(TraceGenTest, SameInputsGiveIdenticalFilesAndAreReused) {
   EXPECT_EQ(a[1].name, "gaussian_noise@3");
   EXPECT_FALSE(a[0].reused);
   const auto t = trace::read_trace(a[1].directory);
-  EXPECT_EQ(t.num_exits, static_cast<std::size_t>(model::load_checkpoint(checkpoint_).net->num_exits()));
+  EXPECT_EQ(t.num_exits,
+            static_cast<std::size_t>(model::load_checkpoint(checkpoint_).net->num_exits()));
   EXPECT_GT(t.num_samples, 10u);
-  EXPECT_EQ(t.manifest.checkpoint_sha256, model::sha256_file(checkpoint_));
+  EXPECT_EQ(t.manifest.checkpoint_sha256, sha256_file(checkpoint_));
   EXPECT_EQ(t.manifest.seed, 11u);
   EXPECT_EQ(t.manifest.split, "test");
   EXPECT_EQ(t.manifest.distortion["label"], "gaussian_noise@3");
@@ -130,7 +132,8 @@ TEST_F(TraceGenTest, PristineFinalExitAccuracyAgreesWithEvaluation) {
   const auto a = tracegen::ensure_traces(r);
   const auto ev = train::evaluate_checkpoint(checkpoint_, r.data, "test", 0, 64, 1);
   ASSERT_EQ(a[0].exit_accuracy.size(), ev.accuracy.size());
-  for (std::size_t k = 0; k < ev.accuracy.size(); ++k) EXPECT_NEAR(a[0].exit_accuracy[k], ev.accuracy[k], 1e-9);
+  for (std::size_t k = 0; k < ev.accuracy.size(); ++k)
+    EXPECT_NEAR(a[0].exit_accuracy[k], ev.accuracy[k], 1e-9);
 }
 
 namespace {
@@ -165,11 +168,13 @@ TEST_F(TraceGenTest, NaNConfidenceOrWrongShapeIsRefused) {
   const std::string good = read_text_file(conf);
   // NaN in the first confidence: float32 little-endian payload starts after the npy header.
   std::string bad = good;
-  const auto header_len = static_cast<unsigned char>(bad[8]) | (static_cast<unsigned char>(bad[9]) << 8);
+  const auto header_len =
+      static_cast<unsigned char>(bad[8]) | (static_cast<unsigned char>(bad[9]) << 8);
   const std::size_t data = 10 + header_len;
   const unsigned char nan_bytes[4] = {0x00, 0x00, 0xc0, 0x7f};
   for (int i = 0; i < 4; ++i) bad[data + i] = static_cast<char>(nan_bytes[i]);
-  write_file_atomic(conf, [&](std::ostream& os) { os << bad; }, true);
+  write_file_atomic(
+      conf, [&](std::ostream& os) { os << bad; }, true);
   auto msg = error_of(request("corrupt"));
   EXPECT_NE(msg.find("conf"), std::string::npos) << msg;
   // Wrong shape: the pristine trace's conf.npy replaced by the noisy one of another split size.

@@ -5,28 +5,26 @@
 #include <filesystem>
 #include <string>
 
+#include <unistd.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
-#include <unistd.h>
 
 #include "isplitee/common/rng.hpp"
 #include "isplitee/data/config.hpp"
 #include "isplitee/model/config.hpp"
+#include "support/temp_dir.hpp"
 
 namespace isplitee::tiny {
 
 /// A fresh, empty temporary directory named after `tag`.
 inline std::filesystem::path fresh_dir(const std::string& tag) {
-  const auto d = std::filesystem::temp_directory_path() /
-                 ("isplitee-" + tag + "-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(d);
-  std::filesystem::create_directories(d);
-  return d;
+  return isplitee::testing::scratch_dir(tag);
 }
 
 /// 3 classes × `per_class` gray 16×16 PNGs: a bright horizontal bar, a vertical bar, or a blob,
 /// at a random position with noise, so that the classes are learnable but not trivially.
-inline std::filesystem::path make_tiny_folder(const std::filesystem::path& root, int per_class = 40) {
+inline std::filesystem::path make_tiny_folder(const std::filesystem::path& root,
+                                              int per_class = 40) {
   const char* names[3] = {"0_hbar", "1_vbar", "2_blob"};
   Rng rng(123);
   for (int c = 0; c < 3; ++c) {
@@ -34,7 +32,8 @@ inline std::filesystem::path make_tiny_folder(const std::filesystem::path& root,
     for (int i = 0; i < per_class; ++i) {
       cv::Mat img(16, 16, CV_8UC1);
       for (int y = 0; y < 16; ++y)
-        for (int x = 0; x < 16; ++x) img.at<unsigned char>(y, x) = static_cast<unsigned char>(40 + rng.uniform_int(60));
+        for (int x = 0; x < 16; ++x)
+          img.at<unsigned char>(y, x) = static_cast<unsigned char>(40 + rng.uniform_int(60));
       const int p = 3 + static_cast<int>(rng.uniform_int(10));
       if (c == 0) cv::rectangle(img, cv::Rect(2, p, 12, 2), cv::Scalar(230), cv::FILLED);
       if (c == 1) cv::rectangle(img, cv::Rect(p, 2, 2, 12), cv::Scalar(230), cv::FILLED);

@@ -103,7 +103,8 @@ TEST_F(TrainerTest, BestCheckpointReloadsToTheSameOutputs) {
   const auto& rec = r.history.at(static_cast<std::size_t>(r.best_epoch - 1));
   ASSERT_TRUE(rec.best);
   EXPECT_EQ(ev.accuracy, rec.val_accuracy);
-  for (std::size_t k = 0; k < ev.exit_loss.size(); ++k) EXPECT_NEAR(ev.exit_loss[k], rec.val_exit_loss[k], 1e-9);
+  for (std::size_t k = 0; k < ev.exit_loss.size(); ++k)
+    EXPECT_NEAR(ev.exit_loss[k], rec.val_exit_loss[k], 1e-9);
   // save -> load -> identical outputs.
   auto a = model::load_checkpoint(r.best_checkpoint);
   model::save_checkpoint(root_ / "copy.pt", *a.net, a.config);
@@ -111,7 +112,8 @@ TEST_F(TrainerTest, BestCheckpointReloadsToTheSameOutputs) {
   const auto x = torch::randn({5, 1, 16, 16});
   const auto ya = a.net->forward(x), yb = b.net->forward(x);
   ASSERT_EQ(ya.size(), yb.size());
-  for (std::size_t k = 0; k < ya.size(); ++k) EXPECT_TRUE(torch::equal(ya[k], yb[k])) << "exit " << k + 1;
+  for (std::size_t k = 0; k < ya.size(); ++k)
+    EXPECT_TRUE(torch::equal(ya[k], yb[k])) << "exit " << k + 1;
 }
 
 TEST_F(TrainerTest, ResumeAfterInterruptionEndsWithTheSameWeights) {
@@ -186,7 +188,8 @@ TEST_F(TrainerTest, EnsureModelTrainsOnceThenReuses) {
   j.train.epochs = 1;
   const auto p1 = train::ensure_model(j);
   ASSERT_TRUE(fs::exists(p1));
-  EXPECT_NE(p1.string().find("tiny-" + train::train_config_hash(j).substr(0, 16)), std::string::npos);
+  EXPECT_NE(p1.string().find("tiny-" + train::train_config_hash(j).substr(0, 16)),
+            std::string::npos);
   const auto t1 = fs::last_write_time(p1);
   const auto p2 = train::ensure_model(j);
   EXPECT_EQ(p1, p2);

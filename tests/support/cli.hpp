@@ -11,6 +11,8 @@
 
 #include <unistd.h>
 
+#include "support/temp_dir.hpp"
+
 namespace isplitee::testing {
 
 struct CliResult {
@@ -21,8 +23,10 @@ struct CliResult {
 inline std::string shell_quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
   }
   return out + "'";
 }
@@ -42,28 +46,6 @@ inline CliResult run_cli(const std::string& args, const std::filesystem::path& c
   r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
 }
-
-/// A fresh temporary directory removed at scope exit.
-class TempDir {
- public:
-  explicit TempDir(const std::string& tag) {
-    path_ = std::filesystem::temp_directory_path() /
-            ("isplitee_" + tag + "_" + std::to_string(::getpid()));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path write(const std::string& name, const std::string& text) const {
-    const auto p = path_ / name;
-    std::filesystem::create_directories(p.parent_path());
-    std::ofstream(p) << text;
-    return p;
-  }
-
- private:
-  std::filesystem::path path_;
-};
 
 /// Lines of a file's output that start with "isplitee: error" (the one-line error).
 inline int count_error_lines(const std::string& out) {
