@@ -57,7 +57,7 @@ void BM_ReplayDecisions(benchmark::State& state, const std::string& policy, doub
   cost::CostConfig cfg;
   cfg.lambda = lambda;
   const cost::CostModel cm(cfg, kPaperDepths);
-  sim::TraceEnvironment env({tr}, 0.5);
+  sim::TraceEnvironment env({tr}, cost::ExitRule(0.5));
   const auto table = sim::reward_table(env, cm);
   const std::size_t T = 1000000;
   const auto s = stream::build_stream({"s", {{0, T}}}, {tr->num_samples}, {0}, {"s"}, 0, 0);
@@ -79,15 +79,20 @@ void BM_ReplayDecisions(benchmark::State& state, const std::string& policy, doub
 void BM_ISpliteeSelectUpdate(benchmark::State& state) {
   const auto tr = bench_trace(10000, 1);
   const cost::CostModel cm(cost::CostConfig{}, kPaperDepths);
-  sim::TraceEnvironment env({tr}, 0.5);
+  sim::TraceEnvironment env({tr}, cost::ExitRule(0.5));
   const auto table = sim::reward_table(env, cm);
   const std::uint8_t valid[7] = {1, 1, 1, 1, 1, 1, 1};
   auto p = policy::make_policy(policy::parse_policy_argument("i-splitee"), 7, 0);
   std::uint64_t t = 0;
   std::size_t i = 0;
   for (auto _ : state) {
-    const auto a = p->select({t++});
-    p->update({a, a + 1, &table[i * 7], valid});
+    const auto a = p->select({t++}).arm();
+    policy::Feedback f;
+    f.action = policy::Action::split(a);
+    f.num_observed = a + 1;
+    f.rewards = &table[i * 7];
+    f.valid = valid;
+    p->update(f);
     if (++i == 10000) i = 0;
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
@@ -118,7 +123,7 @@ int write_reference_trace(const std::string& dir, std::size_t steps, double lamb
   cost::CostConfig cfg;
   cfg.lambda = lambda;
   const cost::CostModel cm(cfg, kPaperDepths);
-  sim::TraceEnvironment env({tr}, 0.5);
+  sim::TraceEnvironment env({tr}, cost::ExitRule(0.5));
   stream::Stream s;
   for (std::size_t t = 0; t < steps; ++t)
     s.samples.push_back(static_cast<std::uint32_t>(t % tr->num_samples));

@@ -8,6 +8,7 @@
 #include "commands.hpp"
 #include "isplitee/common/error.hpp"
 #include "isplitee/common/text.hpp"
+#include "isplitee/cost/exit_rule.hpp"
 #include "isplitee/data/config.hpp"
 #include "isplitee/distort/distortion.hpp"
 #include "isplitee/model/config.hpp"
@@ -30,10 +31,18 @@ nlohmann::json registries() {
                         {"description", a.description}});
     pol.push_back({{"name", p.name},
                    {"description", p.description},
-                   {"oracle", p.oracle},
+                   {"role", policy::to_string(p.role)},
+                   {"default_run", p.default_run},
+                   {"plotted", p.plotted},
+                   {"headline", p.headline},
+                   {"baseline", p.baseline},
                    {"params", params}});
   }
   out["policies"] = pol;
+  nlohmann::json rules = nlohmann::json::array();
+  for (const auto& e : cost::exit_criteria())
+    rules.push_back({{"name", e.name}, {"score", e.formula}, {"trace_needs", e.trace_needs}});
+  out["exit-rules"] = rules;
   nlohmann::json dis = nlohmann::json::array();
   for (const auto& d : distort::builtin_distortions()) {
     nlohmann::json params = nlohmann::json::array();
@@ -70,11 +79,20 @@ void print_text(const nlohmann::json& r, const std::string& which) {
                   format_number(a["default"].get<double>()) + " [" +
                   format_number(a["min"].get<double>()) + ", " +
                   format_number(a["max"].get<double>()) + "]";
-      std::printf("  %-18s %s%s\n", p["name"].get<std::string>().c_str(),
-                  p["description"].get<std::string>().c_str(),
-                  p["oracle"].get<bool>() ? " (oracle)" : "");
+      std::printf("  %-18s %-9s %s%s\n", p["name"].get<std::string>().c_str(),
+                  p["role"].get<std::string>().c_str(), p["description"].get<std::string>().c_str(),
+                  p["default_run"].get<bool>() ? "" : " (not in the default run)");
       if (!params.empty()) std::printf("  %-18s params: %s\n", "", params.c_str());
     }
+  }
+  if (which.empty() || which == "exit-rules") {
+    std::printf(
+        "exit rules (cost.exit_rule.kind; calibrate: true divides logits by a per-exit "
+        "temperature first):\n");
+    for (const auto& e : r["exit-rules"])
+      std::printf("  %-10s %s\n  %-10s reads: %s\n", e["name"].get<std::string>().c_str(),
+                  e["score"].get<std::string>().c_str(), "",
+                  e["trace_needs"].get<std::string>().c_str());
   }
   if (which.empty() || which == "distortions") {
     std::printf("distortions (%zu):\n", r["distortions"].size());
@@ -114,9 +132,10 @@ Action add_list_command(CLI::App& app, const GlobalOptions&) {
     bool json = false;
   };
   auto o = std::make_shared<Options>();
-  auto* cmd = app.add_subcommand("list", "List policies, distortions, models and datasets");
+  auto* cmd =
+      app.add_subcommand("list", "List policies, exit rules, distortions, models and datasets");
   cmd->add_option("what", o->which, "one registry only")
-      ->check(CLI::IsMember({"policies", "distortions", "models", "datasets"}));
+      ->check(CLI::IsMember({"policies", "exit-rules", "distortions", "models", "datasets"}));
   cmd->add_flag("--json", o->json, "print JSON");
   return [o] {
     auto r = registries();

@@ -13,7 +13,7 @@
 #include "isplitee/config/node.hpp"
 #include "isplitee/cost/cost_model.hpp"
 #include "isplitee/policy/policy.hpp"
-#include "isplitee/sim/experiment.hpp"
+#include "isplitee/report/result_io.hpp"
 #include "isplitee/stream/stream.hpp"
 #include "isplitee/trace/trace.hpp"
 
@@ -58,7 +58,9 @@ void run_replay(const ReplayOptions& o, const GlobalOptions& g) {
     for (const auto& n : spec.trace_names)
       ISPLITEE_CHECK(n != name, "--trace ", arg, ": a trace named '", name,
                      "' is already given; use NAME=PATH");
-    spec.traces.push_back(std::make_shared<const trace::Trace>(trace::read_trace(path, o.depths)));
+    auto t = std::make_shared<const trace::Trace>(trace::read_trace(path, o.depths));
+    cost::exit_rule_of(spec.cost).check_trace(*t, path);  // name the file, not just the stream
+    spec.traces.push_back(std::move(t));
     spec.trace_names.push_back(name);
   }
   std::vector<std::string> names = o.policies;
@@ -83,11 +85,11 @@ void run_replay(const ReplayOptions& o, const GlobalOptions& g) {
     bar->tick(1);
     if (done == total) bar->finish();
   });
-  if (!o.steps.empty()) sim::write_steps_csv(o.steps, result);
+  if (!o.steps.empty()) report::write_steps_csv(o.steps, result);
   if (o.json) {
-    std::cout << sim::to_json(result).dump(2) << "\n";
+    std::cout << report::to_json(result).dump(2) << "\n";
   } else {
-    std::cout << sim::format_table(result);
+    std::cout << report::format_table(result);
     std::printf("%zu streams x %zu policies x %zu repeats in %.3f s on %zu threads\n",
                 result.streams.size(), result.policies.size(), result.repeats, result.wall_seconds,
                 result.threads);

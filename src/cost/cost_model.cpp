@@ -18,6 +18,7 @@ CostConfig parse_cost_config(const config::Node& node) {
   c.side_info = side == "strict"  ? SideInfo::kStrict
                 : side == "proxy" ? SideInfo::kProxy
                                   : SideInfo::kOracle;
+  c.exit_rule = parse_exit_rule_config(node.object("exit_rule"));
   node.finish();
   return c;
 }
@@ -28,7 +29,8 @@ nlohmann::json to_json(const CostConfig& c) {
           {"mu", c.mu},
           {"offload", c.offload},
           {"depth_units", to_string(c.depth_units)},
-          {"side_info", to_string(c.side_info)}};
+          {"side_info", to_string(c.side_info)},
+          {"exit_rule", to_json(c.exit_rule)}};
 }
 
 std::string to_string(DepthUnits u) { return u == DepthUnits::kMacs ? "macs" : "blocks"; }
@@ -44,19 +46,22 @@ std::string to_string(SideInfo s) {
   }
 }
 
-std::vector<double> exit_depths(const trace::Manifest& m, DepthUnits units,
+std::vector<double> exit_depths(const std::vector<double>& blocks,
+                                const std::vector<double>& macs_millions, DepthUnits units,
                                 const std::string& source) {
-  ISPLITEE_CHECK_CODE(!m.exits.empty(), ErrorCode::kData, source, ": manifest lists no exits");
+  const bool macs = units == DepthUnits::kMacs;
+  const auto& src = macs ? macs_millions : blocks;
+  const char* what = macs ? "macs_millions" : "depth_blocks";
+  ISPLITEE_CHECK_CODE(!blocks.empty(), ErrorCode::kData, source, ": no exits are listed");
+  ISPLITEE_CHECK_CODE(src.size() == blocks.size(), ErrorCode::kData, source, ": ", what,
+                      " is not known for every exit (MACs unknown: use cost.depth_units=blocks)");
   std::vector<double> d;
-  d.reserve(m.exits.size());
-  for (std::size_t k = 0; k < m.exits.size(); ++k) {
-    const double v =
-        units == DepthUnits::kMacs ? m.exits[k].macs_millions : m.exits[k].depth_blocks;
-    const char* what = units == DepthUnits::kMacs ? "macs_millions" : "depth_blocks";
-    ISPLITEE_CHECK_CODE(
-        std::isfinite(v) && v > 0, ErrorCode::kData, source, ": exits[", k, "].", what, " = ", v,
-        " must be > 0",
-        units == DepthUnits::kMacs ? " (MACs unknown: use cost.depth_units=blocks)" : "");
+  d.reserve(src.size());
+  for (std::size_t k = 0; k < src.size(); ++k) {
+    const double v = src[k];
+    ISPLITEE_CHECK_CODE(std::isfinite(v) && v > 0, ErrorCode::kData, source, ": exits[", k, "].",
+                        what, " = ", v, " must be > 0",
+                        macs ? " (MACs unknown: use cost.depth_units=blocks)" : "");
     ISPLITEE_CHECK_CODE(k == 0 || v >= d.back(), ErrorCode::kData, source, ": exits[", k, "].",
                         what, " = ", v, " is smaller than the previous exit's ", d.back(),
                         " (depths must not decrease)");
@@ -72,10 +77,12 @@ CostModel::CostModel(const CostConfig& config, std::vector<double> depths)
   for (double l : depths_) gamma_.push_back(config_.lambda * l);
 }
 
-void CostModel::oracle_rewards(const float* conf, double* out) const noexcept {
+void CostModel::oracle_rewards(const float* scores, const ExitRule& rule,
+                               double* out) const noexcept {
   const std::size_t k = gamma_.size();
-  const double c_final = conf[k - 1];
-  for (std::size_t i = 0; i < k; ++i) out[i] = reward(i, conf[i], c_final);
+  const double s_final = scores[k - 1];
+  for (std::size_t i = 0; i < k; ++i)
+    out[i] = reward(i, rule.exits(i, k, scores[i]), scores[i], s_final);
 }
 
 }  // namespace isplitee::cost

@@ -15,34 +15,18 @@ ExperimentSection parse_experiment_section(const config::Node& n) {
   s.record_steps = n.boolean("record_steps", false);
   s.curve_points = static_cast<std::size_t>(n.integer("curve_points", 100, 2, 100000));
   s.plots = n.boolean("plots", true);
+  s.mode = n.choice("mode", "replay", environment_mode_names());
   n.finish();
   return s;
 }
 
 nlohmann::json to_json(const ExperimentSection& s) {
-  return {{"repeats", s.repeats},
-          {"threads", s.threads},
-          {"record_steps", s.record_steps},
-          {"curve_points", s.curve_points},
-          {"plots", s.plots}};
-}
-
-policy::PolicySpec spec_from(const nlohmann::json& j) {
-  // Default policies go through the same strict parser as user-written ones.
-  config::Document d = config::Document::from_json(j, "(default policies)");
-  return policy::parse_policy_spec(config::Node(d));
+  return {
+      {"repeats", s.repeats},           {"threads", s.threads}, {"record_steps", s.record_steps},
+      {"curve_points", s.curve_points}, {"plots", s.plots},     {"mode", s.mode}};
 }
 
 }  // namespace
-
-std::vector<policy::PolicySpec> default_policies() {
-  std::vector<policy::PolicySpec> out;
-  for (const char* name : {"i-splitee", "splitee", "final-exit", "cloud-only", "edge-threshold",
-                           "random", "best-fixed", "per-sample-oracle", "epsilon-greedy",
-                           "thompson", "sw-ucb", "discounted-ucb"})
-    out.push_back(spec_from({{"name", name}}));
-  return out;
-}
 
 ExperimentConfig parse_experiment(const config::Document& doc) {
   config::Node root(doc);
@@ -72,7 +56,7 @@ ExperimentConfig parse_experiment(const config::Document& doc) {
     }
     if (c.policies.empty()) root.fail("policies", "the list is empty; name at least one policy");
   } else {
-    c.policies = default_policies();
+    c.policies = policy::default_policy_specs();
   }
   c.streams = stream::parse_streams_config(root.object("streams"));
   c.experiment = parse_experiment_section(root.object("experiment"));

@@ -14,6 +14,7 @@
 #include "isplitee/data/config.hpp"
 #include "isplitee/data/dataset.hpp"
 #include "isplitee/model/runtime.hpp"
+#include "isplitee/pipeline/environments.hpp"
 #include "isplitee/sim/experiment.hpp"
 #include "isplitee/trace/trace.hpp"
 #include "isplitee/tracegen/generate.hpp"
@@ -63,11 +64,9 @@ config::Document with_assignment(const config::Document& doc,
   return d;
 }
 
-sim::ExperimentSpec make_spec(const ExperimentConfig& c, const std::vector<std::string>& names,
-                              const std::vector<std::shared_ptr<const trace::Trace>>& traces) {
+sim::ExperimentSpec make_spec(const ExperimentConfig& c, const TraceSet& traces) {
   sim::ExperimentSpec spec;
-  spec.trace_names = names;
-  spec.traces = traces;
+  spec.environment = make_environment(c, traces);
   spec.streams = c.streams;
   spec.policies = c.policies;
   spec.cost = c.cost;
@@ -79,6 +78,106 @@ sim::ExperimentSpec make_spec(const ExperimentConfig& c, const std::vector<std::
   return spec;
 }
 
+/// The run's checks, done before any training or tracing: config, sweep grid, schedules, dataset
+/// readability, run directory.
+struct Checked {
+  ExperimentConfig cfg;
+  std::vector<SweepAxis> axes;
+  std::vector<std::vector<std::pair<std::string, nlohmann::json>>> points;
+  std::vector<ExperimentConfig> point_cfgs;
+  fs::path run_dir;
+};
+
+Checked check_everything(const config::Document& doc, const RunOptions& options) {
+  Checked c{parse_experiment(doc), {}, {}, {}, {}};
+  model::check_device(c.cfg.device);
+  for (const auto& s : options.sweeps) c.axes.push_back(parse_sweep(s));
+  if (!c.axes.empty()) c.points = grid(c.axes);
+  for (const auto& p : c.points) c.point_cfgs.push_back(parse_experiment(with_assignment(doc, p)));
+  c.run_dir = run_directory(doc, c.cfg, options);
+  const auto& cfg = c.cfg;
+  if (cfg.checkpoint.empty() || !cfg.trace.distortions.empty()) {
+    auto ds = data::open_split(cfg.data, cfg.trace.split);  // an unreadable dataset fails here
+    ISPLITEE_CHECK_CODE(ds->size() > 0, ErrorCode::kData, cfg.source, ": data: split '",
+                        cfg.trace.split, "' of ", cfg.data.name, " is empty");
+  }
+  prepare_output_dir(c.run_dir, options.force);
+  return c;
+}
+
+/// Stages 2–3: every trace (reused or computed), read back, with its report summary.
+TraceSet load_traces(const ExperimentConfig& cfg, const fs::path& checkpoint, bool retrace,
+                     report::RunReport& rep, nlohmann::json& timings) {
+  auto log = logger();
+  auto t0 = Clock::now();
+  auto request = make_trace_request(cfg, checkpoint);
+  request.force = retrace;
+  const auto artifacts = tracegen::ensure_traces(request);
+  timings["traces"] = seconds_since(t0);
+  std::size_t reused = 0;
+  for (const auto& a : artifacts) reused += a.reused ? 1 : 0;
+  log->info("[2/4] traces: {} ({} reused, {} computed, {:.1f} s)", artifacts.size(), reused,
+            artifacts.size() - reused, timings["traces"].get<double>());
+
+  t0 = Clock::now();
+  TraceSet set;
+  set.checkpoint = checkpoint;
+  for (const auto& a : artifacts) {
+    auto t = std::make_shared<trace::Trace>(trace::read_trace(a.directory));
+    auto summary = report::summarize_trace(*t, a.name);
+    summary.directory = a.directory.string();
+    summary.reused = a.reused;
+    rep.traces.push_back(std::move(summary));
+    set.names.push_back(a.name);
+    set.traces.push_back(std::move(t));
+  }
+  const auto defs = stream::resolve_streams(cfg.streams, set.names);
+  timings["streams"] = seconds_since(t0);
+  log->info("[3/4] streams: {} ({} repeats each)", defs.size(), cfg.experiment.repeats);
+  return set;
+}
+
+/// Stage 4: the configured experiment and every sweep point, under one progress bar.
+void run_policies(const Checked& c, const TraceSet& traces, report::RunReport& rep) {
+  const std::size_t streams = stream::resolve_streams(c.cfg.streams, traces.names).size();
+  std::size_t total = streams * c.cfg.policies.size() * c.cfg.experiment.repeats;
+  for (const auto& pc : c.point_cfgs) total += streams * pc.policies.size() * pc.experiment.repeats;
+  Progress bar("[4/4] policies", total, "run");
+  auto progress = [&](std::size_t, std::size_t) { bar.tick(1); };
+  rep.result = sim::run_experiment(make_spec(c.cfg, traces), progress);
+  for (std::size_t i = 0; i < c.points.size(); ++i) {
+    report::SweepPoint sp;
+    sp.assignment = c.points[i];
+    sp.result = sim::run_experiment(make_spec(c.point_cfgs[i], traces), progress);
+    rep.sweep.push_back(std::move(sp));
+  }
+  bar.finish();
+  for (const auto& a : c.axes) rep.sweep_keys.push_back(a.key);
+}
+
+/// report.json's "meta": version, model profile from the first trace's manifest, runtime.
+nlohmann::json run_meta(const ExperimentConfig& cfg, const TraceSet& traces) {
+  const auto& m = traces.traces.front()->manifest;
+  std::ostringstream summary;
+  summary << m.arch << ", " << m.exits.size() << " exits at blocks";
+  for (const auto& e : m.exits) summary << ' ' << e.depth_blocks;
+  summary << ", " << format_number(m.exits.back().macs_millions) << " MMAC to the final exit";
+  nlohmann::json exits = nlohmann::json::array();
+  for (const auto& e : m.exits)
+    exits.push_back({{"depth_blocks", e.depth_blocks},
+                     {"macs_millions", e.macs_millions},
+                     {"activation_bytes", e.activation_bytes},
+                     {"activation_shape", e.activation_shape}});
+  return {{"isplitee_version", kVersion},
+          {"git_hash", kGitHash},
+          {"written_at", utc_stamp("%Y-%m-%dT%H:%M:%SZ")},
+          {"config_source", cfg.source},
+          {"checkpoint", traces.checkpoint.string()},
+          {"checkpoint_sha256", m.checkpoint_sha256},
+          {"torch_threads", model::torch_threads()},
+          {"blas", model::blas_description()},
+          {"model", {{"arch", m.arch}, {"summary", summary.str()}, {"exits", exits}}}};
+}
 }  // namespace
 
 SweepAxis parse_sweep(const std::string& text) {
@@ -115,115 +214,34 @@ fs::path run_directory(const config::Document& doc, const ExperimentConfig& c,
 RunOutcome run(const config::Document& doc, const RunOptions& options) {
   const auto t_start = Clock::now();
   auto log = logger();
-
-  // ---- everything cheap first: config, sweeps, schedules, dataset, run directory ----------------
-  const ExperimentConfig cfg = parse_experiment(doc);
-  model::check_device(cfg.device);
-  std::vector<SweepAxis> axes;
-  for (const auto& s : options.sweeps) axes.push_back(parse_sweep(s));
-  const auto points = axes.empty() ? decltype(grid(axes)){} : grid(axes);
-  std::vector<ExperimentConfig> point_cfgs;
-  for (const auto& p : points) point_cfgs.push_back(parse_experiment(with_assignment(doc, p)));
-
-  const fs::path run_dir = run_directory(doc, cfg, options);
-  const bool need_data = cfg.checkpoint.empty() || !cfg.trace.distortions.empty();
-  if (need_data) {
-    auto ds = data::open_split(cfg.data, cfg.trace.split);  // an unreadable dataset fails here
-    ISPLITEE_CHECK_CODE(ds->size() > 0, ErrorCode::kData, cfg.source, ": data: split '",
-                        cfg.trace.split, "' of ", cfg.data.name, " is empty");
-  }
-  prepare_output_dir(run_dir, options.force);
-  log->info("run directory: {}", run_dir.string());
-  write_text_atomic(run_dir / "config.resolved.json", resolved_json(cfg).dump(2) + "\n");
+  const Checked checked = check_everything(doc, options);
+  const ExperimentConfig& cfg = checked.cfg;
+  log->info("run directory: {}", checked.run_dir.string());
+  write_text_atomic(checked.run_dir / "config.resolved.json", resolved_json(cfg).dump(2) + "\n");
 
   nlohmann::json timings = nlohmann::json::object();
-
-  // ---- 1. model -------------------------------------------------------------------------------
   auto t0 = Clock::now();
   const fs::path checkpoint = train::ensure_model(make_train_job(cfg));
   timings["model"] = seconds_since(t0);
   log->info("[1/4] model: {} ({:.1f} s)", checkpoint.string(), timings["model"].get<double>());
 
-  // ---- 2. traces ------------------------------------------------------------------------------
-  t0 = Clock::now();
-  auto request = make_trace_request(cfg, checkpoint);
-  request.force = options.retrace;
-  const auto artifacts = tracegen::ensure_traces(request);
-  timings["traces"] = seconds_since(t0);
-  std::size_t reused = 0;
-  for (const auto& a : artifacts) reused += a.reused ? 1 : 0;
-  log->info("[2/4] traces: {} ({} reused, {} computed, {:.1f} s)", artifacts.size(), reused,
-            artifacts.size() - reused, timings["traces"].get<double>());
-
-  // ---- 3. streams -----------------------------------------------------------------------------
-  t0 = Clock::now();
-  std::vector<std::string> names;
-  std::vector<std::shared_ptr<const trace::Trace>> traces;
   report::RunReport rep;
-  for (const auto& a : artifacts) {
-    auto t = std::make_shared<trace::Trace>(trace::read_trace(a.directory));
-    auto summary = report::summarize_trace(*t, a.name);
-    summary.directory = a.directory.string();
-    summary.reused = a.reused;
-    rep.traces.push_back(std::move(summary));
-    names.push_back(a.name);
-    traces.push_back(std::move(t));
-  }
-  const auto defs = stream::resolve_streams(cfg.streams, names);
-  timings["streams"] = seconds_since(t0);
-  log->info("[3/4] streams: {} ({} repeats each)", defs.size(), cfg.experiment.repeats);
-
-  // ---- 4. policies ----------------------------------------------------------------------------
+  const TraceSet traces = load_traces(cfg, checkpoint, options.retrace, rep, timings);
   t0 = Clock::now();
-  const std::size_t runs_per = defs.size() * cfg.policies.size() * cfg.experiment.repeats;
-  std::size_t total = runs_per;
-  for (const auto& pc : point_cfgs)
-    total += defs.size() * pc.policies.size() * pc.experiment.repeats;
-  Progress bar("[4/4] policies", total, "run");
-  auto progress = [&](std::size_t, std::size_t) { bar.tick(1); };
-  rep.result = sim::run_experiment(make_spec(cfg, names, traces), progress);
-  for (std::size_t i = 0; i < points.size(); ++i) {
-    report::SweepPoint sp;
-    sp.assignment = points[i];
-    sp.result = sim::run_experiment(make_spec(point_cfgs[i], names, traces), progress);
-    rep.sweep.push_back(std::move(sp));
-  }
-  bar.finish();
+  run_policies(checked, traces, rep);
   timings["policies"] = seconds_since(t0);
-  for (const auto& a : axes) rep.sweep_keys.push_back(a.key);
 
-  // ---- report ---------------------------------------------------------------------------------
   rep.config = resolved_json(cfg);
-  const auto& m = traces.front()->manifest;
-  std::ostringstream summary;
-  summary << m.arch << ", " << m.exits.size() << " exits at blocks";
-  for (const auto& e : m.exits) summary << ' ' << e.depth_blocks;
-  summary << ", " << format_number(m.exits.back().macs_millions) << " MMAC to the final exit";
-  nlohmann::json exits = nlohmann::json::array();
-  for (const auto& e : m.exits)
-    exits.push_back({{"depth_blocks", e.depth_blocks},
-                     {"macs_millions", e.macs_millions},
-                     {"activation_bytes", e.activation_bytes},
-                     {"activation_shape", e.activation_shape}});
-  rep.meta = {{"isplitee_version", kVersion},
-              {"git_hash", kGitHash},
-              {"written_at", utc_stamp("%Y-%m-%dT%H:%M:%SZ")},
-              {"config_source", cfg.source},
-              {"checkpoint", checkpoint.string()},
-              {"checkpoint_sha256", m.checkpoint_sha256},
-              {"torch_threads", model::torch_threads()},
-              {"blas", model::blas_description()},
-              {"model", {{"arch", m.arch}, {"summary", summary.str()}, {"exits", exits}}}};
+  rep.meta = run_meta(cfg, traces);
   timings["total"] = seconds_since(t_start);
   rep.meta["timings"] = timings;
-
   RunOutcome out;
-  out.run_dir = run_dir;
+  out.run_dir = checked.run_dir;
   if (cfg.experiment.record_steps) {
-    sim::write_steps_csv(run_dir / "steps.csv", rep.result);
+    report::write_steps_csv(out.run_dir / "steps.csv", rep.result);
     out.files.push_back("steps.csv");
   }
-  auto files = report::write_report_files(run_dir, rep, cfg.experiment.plots);
+  auto files = report::write_report_files(out.run_dir, rep, cfg.experiment.plots);
   out.files.insert(out.files.begin(), "config.resolved.json");
   out.files.insert(out.files.end(), files.begin(), files.end());
   out.report = std::move(rep);

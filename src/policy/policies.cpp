@@ -1,10 +1,12 @@
-// The built-in policies (METHOD.md §3–4) and their registry. Every class lives here, in an
-// anonymous namespace: the public API is Policy + PolicyRegistry (DESIGN.md §5 rule 1).
+// The built-in policies (docs/method.md, "Policies") and their registry entries. Every class lives
+// here, in an anonymous namespace: the public API is Policy + PolicyRegistry. Adding a policy is
+// one class and one add() call below.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
 
+#include "builtin.hpp"
 #include "isplitee/common/error.hpp"
 #include "isplitee/common/rng.hpp"
 #include "isplitee/policy/policy.hpp"
@@ -79,7 +81,8 @@ struct ArmStats {
   void apply(const Feedback& f, bool side) noexcept {
     if (f.num_observed == 0) return;
     if (!side) {
-      if (f.valid[f.arm]) add(f.arm, f.rewards[f.arm]);
+      const Arm a = f.action.arm();
+      if (f.valid[a]) add(a, f.rewards[a]);
       return;
     }
     for (std::size_t j = 0; j < f.num_observed; ++j)
@@ -97,13 +100,13 @@ class Ucb final : public Policy {
   std::string_view name() const noexcept override { return side_ ? "i-splitee" : "splitee"; }
 
  private:
-  Arm do_select(const Round& r) override {
+  Action do_select(const Round& r) override {
     const std::size_t k = num_arms();
-    if (r.t < k) return static_cast<Arm>(r.t);  // init: arm j on sample j
+    if (r.t < k) return Action::split(static_cast<Arm>(r.t));  // init: arm j on sample j
     const double c = beta_ * std::sqrt(std::log(static_cast<double>(r.t + 1)));
     for (std::size_t j = 0; j < k; ++j)
       index_[j] = stats_.count[j] > 0 ? stats_.mean[j] + c * stats_.inv_sqrt[j] : kInfIndex;
-    return argmax_lowest(index_.data(), k);
+    return Action::split(argmax_lowest(index_.data(), k));
   }
   void do_update(const Feedback& f) override { stats_.apply(f, side_); }
   double beta_;
@@ -112,15 +115,17 @@ class Ucb final : public Policy {
   std::vector<double> index_;
 };
 
-class FixedArm final : public Policy {
+/// One action for every sample: a fixed split, final-exit, cloud-only or the edge cascade.
+class FixedAction final : public Policy {
  public:
-  FixedArm(std::size_t k, Arm arm, std::string_view name) : Policy(k), arm_(arm), name_(name) {}
+  FixedAction(std::size_t k, Action action, std::string_view name)
+      : Policy(k), action_(action), name_(name) {}
   std::string_view name() const noexcept override { return name_; }
 
  private:
-  Arm do_select(const Round&) override { return arm_; }
+  Action do_select(const Round&) override { return action_; }
   void do_update(const Feedback&) override {}
-  Arm arm_;
+  Action action_;
   std::string_view name_;
 };
 
@@ -130,7 +135,9 @@ class RandomArm final : public Policy {
   std::string_view name() const noexcept override { return "random"; }
 
  private:
-  Arm do_select(const Round&) override { return static_cast<Arm>(rng_.uniform_int(num_arms())); }
+  Action do_select(const Round&) override {
+    return Action::split(static_cast<Arm>(rng_.uniform_int(num_arms())));
+  }
   void do_update(const Feedback&) override {}
   Rng rng_;
 };
@@ -142,7 +149,7 @@ class RandomPerRun final : public Policy {
   std::string_view name() const noexcept override { return "random-per-run"; }
 
  private:
-  Arm do_select(const Round&) override { return arm_; }
+  Action do_select(const Round&) override { return Action::split(arm_); }
   void do_update(const Feedback&) override {}
   Arm arm_;
 };
@@ -159,7 +166,7 @@ class BestFixed final : public Policy {
                     "best-fixed");
     arm_ = argmax_lowest(info.hindsight_means->data(), num_arms());
   }
-  Arm do_select(const Round&) override { return arm_; }
+  Action do_select(const Round&) override { return Action::split(arm_); }
   void do_update(const Feedback&) override {}
   Arm arm_ = 0;
 };
@@ -171,9 +178,9 @@ class PerSampleOracle final : public Policy {
   bool needs_oracle() const noexcept override { return true; }
 
  private:
-  Arm do_select(const Round& r) override {
+  Action do_select(const Round& r) override {
     ISPLITEE_ASSERT(r.oracle_rewards != nullptr, "per-sample-oracle");
-    return argmax_lowest(r.oracle_rewards, num_arms());
+    return Action::split(argmax_lowest(r.oracle_rewards, num_arms()));
   }
   void do_update(const Feedback&) override {}
 };
@@ -185,11 +192,11 @@ class EpsilonGreedy final : public Policy {
   std::string_view name() const noexcept override { return "epsilon-greedy"; }
 
  private:
-  Arm do_select(const Round& r) override {
+  Action do_select(const Round& r) override {
     const std::size_t k = num_arms();
-    if (r.t < k) return static_cast<Arm>(r.t);
-    if (rng_.uniform() < eps_) return static_cast<Arm>(rng_.uniform_int(k));
-    return argmax_lowest(stats_.mean.data(), k);
+    if (r.t < k) return Action::split(static_cast<Arm>(r.t));
+    if (rng_.uniform() < eps_) return Action::split(static_cast<Arm>(rng_.uniform_int(k)));
+    return Action::split(argmax_lowest(stats_.mean.data(), k));
   }
   void do_update(const Feedback& f) override { stats_.apply(f, true); }
   double eps_;
@@ -205,14 +212,14 @@ class Thompson final : public Policy {
   std::string_view name() const noexcept override { return "thompson"; }
 
  private:
-  Arm do_select(const Round& r) override {
+  Action do_select(const Round& r) override {
     const std::size_t k = num_arms();
-    if (r.t < k) return static_cast<Arm>(r.t);
+    if (r.t < k) return Action::split(static_cast<Arm>(r.t));
     for (std::size_t j = 0; j < k; ++j)
       theta_[j] = stats_.count[j] > 0
                       ? stats_.mean[j] + sigma_ * stats_.inv_sqrt[j] * fast_normal(rng_)
                       : kInfIndex;
-    return argmax_lowest(theta_.data(), k);
+    return Action::split(argmax_lowest(theta_.data(), k));
   }
   void do_update(const Feedback& f) override { stats_.apply(f, true); }
   double sigma_;
@@ -231,14 +238,14 @@ class SlidingWindowUcb final : public Policy {
   std::string_view name() const noexcept override { return "sw-ucb"; }
 
  private:
-  Arm do_select(const Round& r) override {
+  Action do_select(const Round& r) override {
     const std::size_t k = num_arms();
-    if (r.t < k) return static_cast<Arm>(r.t);
+    if (r.t < k) return Action::split(static_cast<Arm>(r.t));
     const double n = static_cast<double>(std::min<std::uint64_t>(r.t + 1, tau_));
     const double c = std::sqrt(xi_ * std::log(n));
     for (std::size_t j = 0; j < k; ++j)
       index_[j] = count_[j] > 0 ? sum_[j] / count_[j] + c / std::sqrt(count_[j]) : kInfIndex;
-    return argmax_lowest(index_.data(), k);
+    return Action::split(argmax_lowest(index_.data(), k));
   }
   void do_begin_run(const RunInfo& info) override { horizon_ = info.horizon; }
   void do_update(const Feedback& f) override {
@@ -294,13 +301,13 @@ class DiscountedUcb final : public Policy {
   std::string_view name() const noexcept override { return "discounted-ucb"; }
 
  private:
-  Arm do_select(const Round& r) override {
+  Action do_select(const Round& r) override {
     const std::size_t k = num_arms();
-    if (r.t < k) return static_cast<Arm>(r.t);
+    if (r.t < k) return Action::split(static_cast<Arm>(r.t));
     const double c = 2.0 * std::sqrt(xi_ * std::log(std::max(1.0, rounds_)));
     for (std::size_t j = 0; j < k; ++j)
       index_[j] = count_[j] > 0 ? sum_[j] / count_[j] + c / std::sqrt(count_[j]) : kInfIndex;
-    return argmax_lowest(index_.data(), k);
+    return Action::split(argmax_lowest(index_.data(), k));
   }
   void do_update(const Feedback& f) override {
     const std::size_t k = num_arms();
@@ -323,118 +330,130 @@ double p(const nlohmann::json& params, const char* key) { return params.at(key).
 
 }  // namespace
 
-const PolicyRegistry& builtin_policies() {
-  static const PolicyRegistry registry = [] {
-    PolicyRegistry r;
-    // One line per policy (DESIGN.md §5 rule 2): name, description, params {name, default, lo, hi},
-    // factory.
-    r.add({"i-splitee",
-           "UCB with side observations from every shallower exit (METHOD.md §3)",
-           {{"beta", 1.0, 0.0, 1e3, false, "exploration weight β"}},
-           false,
-           [](const nlohmann::json& q, std::size_t k, std::uint64_t) {
-             return std::make_unique<Ucb>(k, p(q, "beta"), true);
-           }});
-    r.add({"splitee",
-           "UCB updating only the chosen arm (no side observations)",
-           {{"beta", 1.0, 0.0, 1e3, false, "exploration weight β"}},
-           false,
-           [](const nlohmann::json& q, std::size_t k, std::uint64_t) {
-             return std::make_unique<Ucb>(k, p(q, "beta"), false);
-           }});
-    r.add({"final-exit",
-           "always arm K: whole network on the edge (reference for cost reduction)",
-           {},
-           false,
-           [](const nlohmann::json&, std::size_t k, std::uint64_t) {
-             return std::make_unique<FixedArm>(k, static_cast<Arm>(k - 1), "final-exit");
-           }});
-    r.add({"cloud-only",
-           "send the raw input: cost o, prediction of the final exit",
-           {},
-           false,
-           [](const nlohmann::json&, std::size_t k, std::uint64_t) {
-             return std::make_unique<FixedArm>(k, kCloudArm, "cloud-only");
-           }});
-    r.add({"edge-threshold",
-           "exit at the first exit with C_k >= alpha, else the final exit; no offloading",
-           {},
-           false,
-           [](const nlohmann::json&, std::size_t k, std::uint64_t) {
-             return std::make_unique<FixedArm>(k, kCascadeArm, "edge-threshold");
-           }});
-    r.add({"fixed",
-           "a given arm (1..K) for every sample",
-           {{"arm", 1, 1, 1e6, true, "split arm, 1-based"}},
-           false,
-           [](const nlohmann::json& q, std::size_t k, std::uint64_t) {
-             const auto a = q.at("arm").get<double>();
-             ISPLITEE_CHECK(a >= 1 && a <= static_cast<double>(k), "policy 'fixed': arm ", a,
-                            " is out of range [1, ", k, "] for a trace with ", k, " exits");
-             return std::make_unique<FixedArm>(k, static_cast<Arm>(a - 1), "fixed");
-           }});
-    r.add({"random",
-           "a uniform arm per sample",
-           {},
-           false,
-           [](const nlohmann::json&, std::size_t k, std::uint64_t s) {
-             return std::make_unique<RandomArm>(k, s);
-           }});
-    r.add({"random-per-run",
-           "one uniform arm per repeat",
-           {},
-           false,
-           [](const nlohmann::json&, std::size_t k, std::uint64_t s) {
-             return std::make_unique<RandomPerRun>(k, s);
-           }});
-    r.add({"best-fixed",
-           "oracle: the arm with the best mean reward over the stream in hindsight",
-           {},
-           true,
-           [](const nlohmann::json&, std::size_t k, std::uint64_t) {
-             return std::make_unique<BestFixed>(k);
-           }});
-    r.add({"per-sample-oracle",
-           "oracle: the best arm for each sample (upper bound on reward)",
-           {},
-           true,
-           [](const nlohmann::json&, std::size_t k, std::uint64_t) {
-             return std::make_unique<PerSampleOracle>(k);
-           }});
-    r.add({"epsilon-greedy",
-           "greedy on mean reward with side observations, uniform arm with probability epsilon",
-           {{"epsilon", 0.1, 0.0, 1.0, false, "exploration probability"}},
-           false,
-           [](const nlohmann::json& q, std::size_t k, std::uint64_t s) {
-             return std::make_unique<EpsilonGreedy>(k, p(q, "epsilon"), s);
-           }});
-    r.add({"thompson",
-           "Gaussian Thompson sampling with side observations: theta_j ~ N(mean_j, sigma^2/N_j)",
-           {{"sigma", 0.5, 0.0, 1e3, false, "posterior scale"}},
-           false,
-           [](const nlohmann::json& q, std::size_t k, std::uint64_t s) {
-             return std::make_unique<Thompson>(k, p(q, "sigma"), s);
-           }});
-    r.add({"sw-ucb",
-           "sliding-window UCB with side observations (last tau rounds)",
-           {{"tau", 1000, 1, 1e9, true, "window length in rounds"},
-            {"xi", 0.6, 0.0, 1e3, false, "exploration constant"}},
-           false,
-           [](const nlohmann::json& q, std::size_t k, std::uint64_t) {
-             return std::make_unique<SlidingWindowUcb>(k, static_cast<std::size_t>(p(q, "tau")),
-                                                       p(q, "xi"));
-           }});
-    r.add({"discounted-ucb",
-           "discounted UCB with side observations (statistics discounted by gamma per round)",
-           {{"gamma", 0.998, 1e-6, 1.0, false, "discount factor in (0, 1]"},
-            {"xi", 0.6, 0.0, 1e3, false, "exploration constant"}},
-           false,
-           [](const nlohmann::json& q, std::size_t k, std::uint64_t) {
-             return std::make_unique<DiscountedUcb>(k, p(q, "gamma"), p(q, "xi"));
-           }});
-    return r;
-  }();
-  return registry;
+void add_builtin_policies(PolicyRegistry& r) {
+  // One entry per policy: name, description, params {name, default, lo, hi, integer, text},
+  // factory, then what it is for (role, default run, plotted, headline, baseline).
+  r.add({"i-splitee",
+         "UCB with side observations from every shallower exit (I-SplitEE)",
+         {{"beta", 1.0, 0.0, 1e3, false, "exploration weight beta"}},
+         [](const nlohmann::json& q, std::size_t k, std::uint64_t) {
+           return std::make_unique<Ucb>(k, p(q, "beta"), true);
+         },
+         Role::kLearner,
+         true,
+         true,
+         /*headline=*/true});
+  r.add({"splitee",
+         "UCB updating only the chosen arm (no side observations)",
+         {{"beta", 1.0, 0.0, 1e3, false, "exploration weight beta"}},
+         [](const nlohmann::json& q, std::size_t k, std::uint64_t) {
+           return std::make_unique<Ucb>(k, p(q, "beta"), false);
+         }});
+  r.add({"final-exit",
+         "always arm K: whole network on the edge (reference for cost reduction)",
+         {},
+         [](const nlohmann::json&, std::size_t k, std::uint64_t) {
+           return std::make_unique<FixedAction>(k, Action::split(static_cast<Arm>(k - 1)),
+                                                "final-exit");
+         },
+         Role::kReference,
+         true,
+         false,
+         false,
+         /*baseline=*/true});
+  r.add({"cloud-only",
+         "send the raw input: cost o, prediction of the final exit",
+         {},
+         [](const nlohmann::json&, std::size_t k, std::uint64_t) {
+           return std::make_unique<FixedAction>(k, Action::cloud(), "cloud-only");
+         },
+         Role::kReference,
+         true,
+         false});
+  r.add({"edge-threshold",
+         "exit at the first exit whose score passes alpha, else the final exit; no offloading",
+         {},
+         [](const nlohmann::json&, std::size_t k, std::uint64_t) {
+           return std::make_unique<FixedAction>(k, Action::cascade(), "edge-threshold");
+         },
+         Role::kReference,
+         true,
+         false});
+  r.add({"fixed",
+         "a given arm (1..K) for every sample",
+         {{"arm", 1, 1, 1e6, true, "split arm, 1-based"}},
+         [](const nlohmann::json& q, std::size_t k, std::uint64_t) {
+           const auto a = q.at("arm").get<double>();
+           ISPLITEE_CHECK(a >= 1 && a <= static_cast<double>(k), "policy 'fixed': arm ", a,
+                          " is out of range [1, ", k, "] for a trace with ", k, " exits");
+           return std::make_unique<FixedAction>(k, Action::split(static_cast<Arm>(a - 1)), "fixed");
+         },
+         Role::kReference,
+         false,
+         false});
+  r.add({"random",
+         "a uniform arm per sample",
+         {},
+         [](const nlohmann::json&, std::size_t k, std::uint64_t s) {
+           return std::make_unique<RandomArm>(k, s);
+         },
+         Role::kReference,
+         true,
+         false});
+  r.add({"random-per-run",
+         "one uniform arm per repeat",
+         {},
+         [](const nlohmann::json&, std::size_t k, std::uint64_t s) {
+           return std::make_unique<RandomPerRun>(k, s);
+         },
+         Role::kReference,
+         false,
+         false});
+  r.add({"best-fixed",
+         "oracle: the arm with the best mean reward over the stream in hindsight",
+         {},
+         [](const nlohmann::json&, std::size_t k, std::uint64_t) {
+           return std::make_unique<BestFixed>(k);
+         },
+         Role::kOracle,
+         true,
+         false});
+  r.add({"per-sample-oracle",
+         "oracle: the best arm for each sample (upper bound on reward)",
+         {},
+         [](const nlohmann::json&, std::size_t k, std::uint64_t) {
+           return std::make_unique<PerSampleOracle>(k);
+         },
+         Role::kOracle,
+         true,
+         false});
+  r.add({"epsilon-greedy",
+         "greedy on mean reward with side observations, uniform arm with probability epsilon",
+         {{"epsilon", 0.1, 0.0, 1.0, false, "exploration probability"}},
+         [](const nlohmann::json& q, std::size_t k, std::uint64_t s) {
+           return std::make_unique<EpsilonGreedy>(k, p(q, "epsilon"), s);
+         }});
+  r.add({"thompson",
+         "Gaussian Thompson sampling with side observations: theta_j ~ N(mean_j, sigma^2/N_j)",
+         {{"sigma", 0.5, 0.0, 1e3, false, "posterior scale"}},
+         [](const nlohmann::json& q, std::size_t k, std::uint64_t s) {
+           return std::make_unique<Thompson>(k, p(q, "sigma"), s);
+         }});
+  r.add({"sw-ucb",
+         "sliding-window UCB with side observations (last tau rounds)",
+         {{"tau", 1000, 1, 1e9, true, "window length in rounds"},
+          {"xi", 0.6, 0.0, 1e3, false, "exploration constant"}},
+         [](const nlohmann::json& q, std::size_t k, std::uint64_t) {
+           return std::make_unique<SlidingWindowUcb>(k, static_cast<std::size_t>(p(q, "tau")),
+                                                     p(q, "xi"));
+         }});
+  r.add({"discounted-ucb",
+         "discounted UCB with side observations (statistics discounted by gamma per round)",
+         {{"gamma", 0.998, 1e-6, 1.0, false, "discount factor in (0, 1]"},
+          {"xi", 0.6, 0.0, 1e3, false, "exploration constant"}},
+         [](const nlohmann::json& q, std::size_t k, std::uint64_t) {
+           return std::make_unique<DiscountedUcb>(k, p(q, "gamma"), p(q, "xi"));
+         }});
 }
 
 }  // namespace isplitee::policy

@@ -1,15 +1,66 @@
+#include <algorithm>
 #include <cmath>
 
+#include "builtin.hpp"
 #include "isplitee/common/error.hpp"
 #include "isplitee/common/text.hpp"
 #include "isplitee/policy/policy.hpp"
 
 namespace isplitee::policy {
+namespace {
+
+/// The process-wide registry: built-ins first, then whatever register_policy() added.
+PolicyRegistry& global_registry() {
+  static PolicyRegistry registry = [] {
+    PolicyRegistry r;
+    add_builtin_policies(r);
+    return r;
+  }();
+  return registry;
+}
+
+}  // namespace
+
+std::string to_string(Role r) {
+  switch (r) {
+    case Role::kReference:
+      return "reference";
+    case Role::kOracle:
+      return "oracle";
+    default:
+      return "learner";
+  }
+}
 
 PolicyRegistry& PolicyRegistry::add(PolicyInfo info) {
-  ISPLITEE_ASSERT(find(info.name) == nullptr, "duplicate policy ", info.name);
+  ISPLITEE_CHECK(!info.name.empty() && info.factory, "a policy needs a name and a factory");
+  ISPLITEE_CHECK(find(info.name) == nullptr, "a policy named '", info.name,
+                 "' is already registered");
+  ISPLITEE_CHECK(!info.baseline || std::none_of(entries_.begin(), entries_.end(),
+                                                [](const PolicyInfo& e) { return e.baseline; }),
+                 "policy '", info.name, "': only one policy can be the baseline");
   entries_.push_back(std::move(info));
   return *this;
+}
+
+const PolicyInfo& PolicyRegistry::baseline() const {
+  for (const auto& e : entries_)
+    if (e.baseline) return e;
+  fail(ErrorCode::kInternal, "no baseline policy is registered");
+}
+
+const PolicyRegistry& builtin_policies() { return global_registry(); }
+
+void register_policy(PolicyInfo info) { global_registry().add(std::move(info)); }
+
+std::vector<PolicySpec> default_policy_specs() {
+  std::vector<PolicySpec> out;
+  for (const auto& e : builtin_policies().entries())
+    if (e.default_run) {
+      const auto doc = config::Document::from_json({{"name", e.name}}, "(default policies)");
+      out.push_back(parse_policy_spec(config::Node(doc)));
+    }
+  return out;
 }
 
 const PolicyInfo* PolicyRegistry::find(const std::string& name) const noexcept {

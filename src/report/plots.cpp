@@ -35,12 +35,7 @@ std::string q(const std::string& s) {
 // Gnuplot's enhanced text mode would treat _ and @ as markup: titles are written with noenhanced.
 bool gnuplot_available() { return std::system("command -v gnuplot >/dev/null 2>&1") == 0; }
 
-bool is_learner(const std::string& name) {
-  for (const char* l :
-       {"i-splitee", "splitee", "epsilon-greedy", "thompson", "sw-ucb", "discounted-ucb"})
-    if (name == l) return true;
-  return false;
-}
+bool is_learner(const std::string& name) { return policy_has(name, &policy::PolicyInfo::plotted); }
 
 struct Plot {
   std::string name;  // file stem
@@ -84,19 +79,14 @@ constexpr const char* kStyle =
 
 }  // namespace
 
-std::vector<std::string> render_plots(const fs::path& dir, const RunReport& r) {
-  if (!gnuplot_available()) {
-    logger()->warn("gnuplot not found: no plots rendered (install gnuplot-nox)");
-    return {};
-  }
-  const auto& res = r.result;
-  const fs::path plots_dir = dir / "plots";
-  const fs::path data_dir = plots_dir / "data";
-  fs::create_directories(data_dir);
-  std::vector<std::string> files;
-  const std::size_t np = res.policies.size();
+namespace {
 
-  // 1. Accuracy vs cost: one point per (policy, stream).
+/// 1. Accuracy vs cost: one point per (policy, stream).
+void plot_accuracy_vs_cost(const RunReport& r, const fs::path& plots_dir,
+                           std::vector<std::string>& files) {
+  const auto& res = r.result;
+  const fs::path data_dir = plots_dir / "data";
+  const std::size_t np = res.policies.size();
   {
     std::ostringstream dat, body;
     body << kStyle << "set title 'Accuracy vs cost per sample (one point per stream)'\n"
@@ -116,8 +106,13 @@ std::vector<std::string> render_plots(const fs::path& dir, const RunReport& r) {
     write_text_atomic(data_dir / "accuracy_vs_cost.dat", dat.str());
     render(plots_dir, {"accuracy_vs_cost", body.str()}, files);
   }
+}
 
-  // 2. Cumulative regret with 95% bands, learners only, one plot per stream.
+/// 2. Cumulative regret with 95% bands, learners only, one plot per stream.
+void plot_regret(const RunReport& r, const fs::path& plots_dir, std::vector<std::string>& files) {
+  const auto& res = r.result;
+  const fs::path data_dir = plots_dir / "data";
+  const std::size_t np = res.policies.size();
   for (std::size_t s = 0; s < res.streams.size(); ++s) {
     std::ostringstream dat, body;
     std::vector<std::size_t> shown;
@@ -144,8 +139,14 @@ std::vector<std::string> render_plots(const fs::path& dir, const RunReport& r) {
     write_text_atomic(data_dir / (stem + ".dat"), dat.str());
     render(plots_dir, {stem, body.str()}, files);
   }
+}
 
-  // 3. Split layer chosen over time, for streams with several segments (schedules).
+/// 3. Split layer chosen over time, for streams with several segments (schedules).
+void plot_arms_over_time(const RunReport& r, const fs::path& plots_dir,
+                         std::vector<std::string>& files) {
+  const auto& res = r.result;
+  const fs::path data_dir = plots_dir / "data";
+  const std::size_t np = res.policies.size();
   for (std::size_t s = 0; s < res.streams.size(); ++s) {
     const auto& c0 = res.cells[s * np];
     if (!is_schedule(c0)) continue;
@@ -185,8 +186,13 @@ std::vector<std::string> render_plots(const fs::path& dir, const RunReport& r) {
     write_text_atomic(data_dir / (stem + ".dat"), dat.str());
     render(plots_dir, {stem, body.str(), 900, 500}, files);
   }
+}
 
-  // 4. Offload fraction and the headline trade-off per distortion level (single-trace streams).
+/// 4. Offload fraction and the headline trade-off per distortion level (single-trace streams).
+void plot_offload(const RunReport& r, const fs::path& plots_dir, std::vector<std::string>& files) {
+  const auto& res = r.result;
+  const fs::path data_dir = plots_dir / "data";
+  const std::size_t np = res.policies.size();
   std::vector<std::size_t> levels;
   for (std::size_t s = 0; s < res.streams.size(); ++s)
     if (!is_schedule(res.cells[s * np])) levels.push_back(s);
@@ -220,8 +226,11 @@ std::vector<std::string> render_plots(const fs::path& dir, const RunReport& r) {
       render(plots_dir, {"offload_by_stream", body.str(), 900, 500}, files);
     }
   }
+}
 
-  // 5. Sweep: headline policy's cost cut and accuracy drop per grid point.
+/// 5. Sweep: headline policy's cost cut and accuracy drop per grid point.
+void plot_sweep(const RunReport& r, const fs::path& plots_dir, std::vector<std::string>& files) {
+  const fs::path data_dir = plots_dir / "data";
   if (!r.sweep.empty()) {
     std::ostringstream dat, body;
     const std::string hp = headline_policy(r.sweep.front().result);
@@ -243,6 +252,23 @@ std::vector<std::string> render_plots(const fs::path& dir, const RunReport& r) {
     write_text_atomic(data_dir / "sweep.dat", dat.str());
     render(plots_dir, {"sweep", body.str(), 900, 500}, files);
   }
+}
+
+}  // namespace
+
+std::vector<std::string> render_plots(const fs::path& dir, const RunReport& r) {
+  if (!gnuplot_available()) {
+    logger()->warn("gnuplot not found: no plots rendered (install gnuplot-nox)");
+    return {};
+  }
+  const fs::path plots_dir = dir / "plots";
+  fs::create_directories(plots_dir / "data");
+  std::vector<std::string> files;
+  plot_accuracy_vs_cost(r, plots_dir, files);
+  plot_regret(r, plots_dir, files);
+  plot_arms_over_time(r, plots_dir, files);
+  plot_offload(r, plots_dir, files);
+  plot_sweep(r, plots_dir, files);
   return files;
 }
 

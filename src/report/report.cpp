@@ -93,8 +93,19 @@ bool is_schedule(const sim::CellResult& c) { return c.segment_starts.size() > 1;
 
 std::string headline_policy(const sim::ExperimentResult& r) {
   for (std::size_t p = 0; p < r.policies.size() && p < r.cells.size(); ++p)
-    if (r.cells[p].policy_name == "i-splitee") return r.policies[p];
+    if (const auto* info = policy::builtin_policies().find(r.cells[p].policy_name))
+      if (info->headline) return r.policies[p];
   return r.policies.empty() ? "" : r.policies.front();
+}
+
+bool policy_has(const std::string& policy_name, bool policy::PolicyInfo::*flag) {
+  const auto* info = policy::builtin_policies().find(policy_name);
+  return info && info->*flag;
+}
+
+bool is_reference(const std::string& policy_name) {
+  const auto* info = policy::builtin_policies().find(policy_name);
+  return info && info->role != policy::Role::kLearner;
 }
 
 bool claim_holds(const sim::CellResult& c) {
@@ -143,13 +154,13 @@ nlohmann::json to_json(const RunReport& r) {
   for (const auto& p : r.sweep) {
     nlohmann::json a = nlohmann::json::array();
     for (const auto& [k, v] : p.assignment) a.push_back({{"key", k}, {"value", v}});
-    sweep.push_back({{"assignment", a}, {"result", sim::to_json(p.result)}});
+    sweep.push_back({{"assignment", a}, {"result", to_json(p.result)}});
   }
   return {{"format_version", kReportFormatVersion},
           {"config", r.config},
           {"meta", r.meta},
           {"traces", traces},
-          {"result", sim::to_json(r.result)},
+          {"result", to_json(r.result)},
           {"sweep_keys", r.sweep_keys},
           {"sweep", sweep}};
 }
@@ -164,13 +175,13 @@ RunReport run_report_from_json(const nlohmann::json& j, const std::string& sourc
     r.config = j.at("config");
     r.meta = j.at("meta");
     for (const auto& t : j.at("traces")) r.traces.push_back(trace_summary_from_json(t));
-    r.result = sim::experiment_result_from_json(j.at("result"), source);
+    r.result = experiment_result_from_json(j.at("result"), source);
     r.sweep_keys = j.at("sweep_keys").get<std::vector<std::string>>();
     for (const auto& p : j.at("sweep")) {
       SweepPoint sp;
       for (const auto& a : p.at("assignment"))
         sp.assignment.emplace_back(a.at("key").get<std::string>(), a.at("value"));
-      sp.result = sim::experiment_result_from_json(p.at("result"), source);
+      sp.result = experiment_result_from_json(p.at("result"), source);
       r.sweep.push_back(std::move(sp));
     }
   } catch (const nlohmann::json::exception& e) {
@@ -274,11 +285,9 @@ std::string cost_text(const nlohmann::json& cost) {
   return os.str();
 }
 
-}  // namespace
-
-std::string render_markdown(const RunReport& r, const std::vector<std::string>& plot_files) {
+/// The run's facts: version, model, data, cost model, depths, repeats, wall time.
+void md_header(std::ostringstream& os, const RunReport& r) {
   const auto& res = r.result;
-  std::ostringstream os;
   const std::string name = r.config.value("name", "experiment");
   os << "# isplitee report: " << name << "\n\n";
   os << "- isplitee " << r.meta.value("isplitee_version", "?") << " (git "
@@ -302,7 +311,10 @@ std::string render_markdown(const RunReport& r, const std::vector<std::string>& 
     os << '\n';
   }
   os << '\n';
+}
 
+/// Per-exit accuracy of each trace.
+void md_traces(std::ostringstream& os, const RunReport& r) {
   if (!r.traces.empty()) {
     os << "## Traces: per-exit accuracy (%)\n\n| trace | samples |";
     const std::size_t k = r.traces.front().exit_accuracy.size();
@@ -317,7 +329,11 @@ std::string render_markdown(const RunReport& r, const std::vector<std::string>& 
     }
     os << '\n';
   }
+}
 
+/// The headline policy against final-exit inference, with the paper's claim checked.
+void md_headline(std::ostringstream& os, const RunReport& r) {
+  const auto& res = r.result;
   // Headline: I-SplitEE against the paper's claim on every stream.
   const std::string head = headline_policy(res);
   if (!head.empty() && !res.streams.empty()) {
@@ -336,7 +352,11 @@ std::string render_markdown(const RunReport& r, const std::vector<std::string>& 
     }
     os << '\n';
   }
+}
 
+/// One table per stream: every policy's metrics.
+void md_streams(std::ostringstream& os, const RunReport& r) {
+  const auto& res = r.result;
   os << "## Policies per stream\n\n";
   for (std::size_t s = 0; s < res.streams.size(); ++s) {
     os << "### " << res.streams[s] << "\n\n";
@@ -352,7 +372,11 @@ std::string render_markdown(const RunReport& r, const std::vector<std::string>& 
     markdown_stream_table(os, res, s);
     os << '\n';
   }
+}
 
+/// Where each policy splits on the first stream.
+void md_arms(std::ostringstream& os, const RunReport& r) {
+  const auto& res = r.result;
   // Chosen arms: where does each policy split?
   if (!res.cells.empty()) {
     os << "## Chosen split (share of samples per arm, %), first stream `" << res.streams.front()
@@ -369,7 +393,10 @@ std::string render_markdown(const RunReport& r, const std::vector<std::string>& 
     }
     os << '\n';
   }
+}
 
+/// The sweep table (headline policy, mean over streams per grid point).
+void md_sweep(std::ostringstream& os, const RunReport& r) {
   if (!r.sweep.empty()) {
     os << "## Sweep over " << [&] {
       std::string k;
@@ -390,7 +417,11 @@ std::string render_markdown(const RunReport& r, const std::vector<std::string>& 
     }
     os << "\nEvery (point, stream, policy) is in `sweep.csv`.\n\n";
   }
+}
 
+/// The plots, or why there are none.
+void md_plots(std::ostringstream& os, const RunReport& r,
+              const std::vector<std::string>& plot_files) {
   if (!plot_files.empty()) {
     os << "## Plots\n\n";
     for (const auto& f : plot_files)
@@ -399,6 +430,19 @@ std::string render_markdown(const RunReport& r, const std::vector<std::string>& 
   } else {
     os << "_No plots were rendered (gnuplot missing or plots disabled)._\n";
   }
+}
+
+}  // namespace
+
+std::string render_markdown(const RunReport& r, const std::vector<std::string>& plot_files) {
+  std::ostringstream os;
+  md_header(os, r);
+  md_traces(os, r);
+  md_headline(os, r);
+  md_streams(os, r);
+  md_arms(os, r);
+  md_sweep(os, r);
+  md_plots(os, r, plot_files);
   return os.str();
 }
 
@@ -406,8 +450,6 @@ std::string render_terminal_table(const RunReport& r) {
   const auto& res = r.result;
   std::ostringstream os;
   const std::string head = headline_policy(res);
-  const std::vector<std::string> refs = {"final-exit", "edge-threshold", "cloud-only",
-                                         "best-fixed"};
   // Stream names are shown whole: "gaussian_noise(sigma=0.03)" and "…0.08" must stay distinct.
   int sw = 6, pw = 6;
   for (const auto& s : res.streams) sw = std::max(sw, static_cast<int>(s.size()));
@@ -419,8 +461,7 @@ std::string render_terminal_table(const RunReport& r) {
   for (std::size_t s = 0; s < res.streams.size(); ++s) {
     for (std::size_t p = 0; p < res.policies.size(); ++p) {
       const auto& c = res.cells[s * res.policies.size() + p];
-      const bool show =
-          c.policy == head || std::find(refs.begin(), refs.end(), c.policy_name) != refs.end();
+      const bool show = c.policy == head || is_reference(c.policy_name);
       if (!show) continue;
       std::snprintf(line, sizeof line, "%-*s  %-*s %11s %12s %11s %10s %10s\n", sw,
                     res.streams[s].c_str(), pw, c.policy.c_str(),

@@ -21,6 +21,8 @@ namespace {
 /// Names the place of a bad value: "<file>: row R" where file depends on the column.
 using Where = std::function<std::string(const char* column, std::size_t row)>;
 
+void validate_calibration(const Trace& t, const std::string& source, const Where& where);
+
 void validate_impl(const Trace& t, const std::string& source, const Where& where) {
   const std::size_t n = t.num_samples, k = t.num_exits;
   ISPLITEE_CHECK_CODE(k >= 1, ErrorCode::kData, source,
@@ -41,9 +43,10 @@ void validate_impl(const Trace& t, const std::string& source, const Where& where
                       ErrorCode::kData, where("logits", 0), ": logits has ", t.logits.size(),
                       " values, expected N×K×C");
   const auto& m = t.manifest;
-  ISPLITEE_CHECK_CODE(m.format_version == kTraceFormatVersion, ErrorCode::kData, source,
-                      ": format_version ", m.format_version, " is not supported (expected ",
-                      kTraceFormatVersion, ")");
+  ISPLITEE_CHECK_CODE(m.format_version >= 1 && m.format_version <= kTraceFormatVersion,
+                      ErrorCode::kData, source, ": format_version ", m.format_version,
+                      " is not supported (expected 1 to ", kTraceFormatVersion, ")");
+  validate_calibration(t, source, where);
   ISPLITEE_CHECK_CODE(m.exits.size() == k, ErrorCode::kData, source, ": manifest lists ",
                       m.exits.size(), " exits but the columns have K = ", k);
   ISPLITEE_CHECK_CODE(m.sample_ids.empty() || m.sample_ids.size() == n, ErrorCode::kData, source,
@@ -73,6 +76,40 @@ void validate_impl(const Trace& t, const std::string& source, const Where& where
     if (y < 0 || (classes > 0 && y >= classes))
       fail(ErrorCode::kData, where("label", i), ": label ", y, " is not in [0, ",
            classes > 0 ? std::to_string(classes - 1) : std::string("inf"), "]");
+  }
+}
+
+/// The calibrated columns and the manifest's calibration agree and hold sane values.
+void validate_calibration(const Trace& t, const std::string& source, const Where& where) {
+  const std::size_t n = t.num_samples, k = t.num_exits;
+  const auto& c = t.manifest.calibration;
+  const bool cols = !t.conf_cal.empty() || !t.entropy_cal.empty() || !t.margin_cal.empty();
+  if (c.empty()) {
+    ISPLITEE_CHECK_CODE(!cols, ErrorCode::kData, source,
+                        ": calibrated columns are present but the manifest has no calibration");
+    return;
+  }
+  ISPLITEE_CHECK_CODE(
+      c.temperature.size() == k && c.ece_before.size() == k && c.ece_after.size() == k,
+      ErrorCode::kData, source, ": calibration lists ", c.temperature.size(),
+      " temperatures, expected one per exit (K = ", k, ")");
+  for (std::size_t e = 0; e < k; ++e)
+    ISPLITEE_CHECK_CODE(std::isfinite(c.temperature[e]) && c.temperature[e] > 0, ErrorCode::kData,
+                        source, ": calibration.temperature[", e, "] = ", c.temperature[e],
+                        " must be > 0");
+  const std::pair<const char*, const std::vector<float>*> columns[] = {
+      {"conf_cal", &t.conf_cal}, {"entropy_cal", &t.entropy_cal}, {"margin_cal", &t.margin_cal}};
+  for (const auto& [name, col] : columns) {
+    ISPLITEE_CHECK_CODE(col->size() == n * k, ErrorCode::kData, where(name, 0), ": ", name, " has ",
+                        col->size(), " values, expected N×K = ", n, "×", k);
+    for (std::size_t i = 0; i < n * k; ++i) {
+      const float v = (*col)[i];
+      const bool ok = std::string(name) == "entropy_cal" ? (v >= 0.0f && std::isfinite(v))
+                                                         : (v >= 0.0f && v <= 1.0f);
+      if (!ok)
+        fail(ErrorCode::kData, where(name, i / k), ", exit ", i % k + 1, ": ", name, " ",
+             format_number(v), " is out of range");
+    }
   }
 }
 
@@ -127,6 +164,14 @@ Trace read_directory(const fs::path& dir) {
     if (shape.size() != 3 || shape[0] != t.num_samples || shape[1] != t.num_exits)
       fail(ErrorCode::kData, (dir / "logits.npy").string(), ": expected shape (", t.num_samples,
            ", ", t.num_exits, ", C)");
+  }
+  for (auto [name, col] : {std::pair<const char*, std::vector<float>*>{"conf_cal", &t.conf_cal},
+                           {"entropy_cal", &t.entropy_cal},
+                           {"margin_cal", &t.margin_cal}}) {
+    const auto file = dir / (std::string(name) + ".npy");
+    if (!fs::exists(file)) continue;
+    *col = read_npy_f32(file, shape);
+    check_nk((std::string(name) + ".npy").c_str());
   }
   validate_impl(t, mpath.string(), [&](const char* column, std::size_t row) {
     return (dir / (std::string(column) + ".npy")).string() + ": row " + std::to_string(row);
@@ -238,27 +283,34 @@ nlohmann::json manifest_to_json(const Manifest& m) {
                      {"macs_millions", e.macs_millions},
                      {"activation_bytes", e.activation_bytes},
                      {"activation_shape", e.activation_shape}});
-  return {{"format_version", m.format_version},
-          {"arch", m.arch},
-          {"num_classes", m.num_classes},
-          {"exits", exits},
-          {"checkpoint_sha256", m.checkpoint_sha256},
-          {"dataset", m.dataset},
-          {"split", m.split},
-          {"sample_ids", m.sample_ids},
-          {"distortion", m.distortion},
-          {"seed", m.seed},
-          {"tool_version", m.tool_version},
-          {"extra", m.extra}};
+  nlohmann::json j = {{"format_version", m.format_version},
+                      {"arch", m.arch},
+                      {"num_classes", m.num_classes},
+                      {"exits", exits},
+                      {"checkpoint_sha256", m.checkpoint_sha256},
+                      {"dataset", m.dataset},
+                      {"split", m.split},
+                      {"sample_ids", m.sample_ids},
+                      {"distortion", m.distortion},
+                      {"seed", m.seed},
+                      {"tool_version", m.tool_version},
+                      {"extra", m.extra}};
+  if (!m.calibration.empty())
+    j["calibration"] = {{"temperature", m.calibration.temperature},
+                        {"ece_before", m.calibration.ece_before},
+                        {"ece_after", m.calibration.ece_after},
+                        {"split", m.calibration.split},
+                        {"samples", m.calibration.samples}};
+  return j;
 }
 
 Manifest manifest_from_json(const nlohmann::json& j, const std::string& source) {
   const config::Node node(j, source, "");
   Manifest m;
   m.format_version = static_cast<int>(node.integer_required("format_version", 0, 1000000));
-  ISPLITEE_CHECK_CODE(m.format_version == kTraceFormatVersion, ErrorCode::kData, source,
-                      ": format_version ", m.format_version, " is not supported (expected ",
-                      kTraceFormatVersion, ")");
+  ISPLITEE_CHECK_CODE(m.format_version >= 1 && m.format_version <= kTraceFormatVersion,
+                      ErrorCode::kData, source, ": format_version ", m.format_version,
+                      " is not supported (expected 1 to ", kTraceFormatVersion, ")");
   m.arch = node.string("arch", "");
   m.num_classes = node.integer("num_classes", 0, 0, 1000000000);
   for (const auto& e : node.objects("exits")) {
@@ -288,6 +340,15 @@ Manifest manifest_from_json(const nlohmann::json& j, const std::string& source) 
   }
   m.tool_version = node.string("tool_version", "");
   if (node.has("extra")) m.extra = node.raw("extra");
+  if (node.has("calibration")) {
+    const auto c = node.object("calibration");
+    m.calibration.temperature = c.numbers("temperature", {}, 0.0, 1e6);
+    m.calibration.ece_before = c.numbers("ece_before", {}, 0.0, 1.0);
+    m.calibration.ece_after = c.numbers("ece_after", {}, 0.0, 1.0);
+    m.calibration.split = c.string("split", "");
+    m.calibration.samples = static_cast<std::size_t>(c.integer("samples", 0, 0, 1000000000000));
+    c.finish();
+  }
   node.finish();
   return m;
 }
@@ -313,6 +374,9 @@ void write_trace(const fs::path& dir, const Trace& t) {
   if (!t.entropy.empty()) write_npy(dir / "entropy.npy", t.entropy, {n, k});
   if (!t.margin.empty()) write_npy(dir / "margin.npy", t.margin, {n, k});
   if (!t.logits.empty()) write_npy(dir / "logits.npy", t.logits, {n, k, t.logits.size() / (n * k)});
+  if (!t.conf_cal.empty()) write_npy(dir / "conf_cal.npy", t.conf_cal, {n, k});
+  if (!t.entropy_cal.empty()) write_npy(dir / "entropy_cal.npy", t.entropy_cal, {n, k});
+  if (!t.margin_cal.empty()) write_npy(dir / "margin_cal.npy", t.margin_cal, {n, k});
   write_file_atomic(dir / "trace.csv", [&](std::ostream& os) {
     for (std::size_t e = 0; e < k; ++e) os << "conf_" << e + 1 << ',';
     for (std::size_t e = 0; e < k; ++e) os << "pred_" << e + 1 << ',';

@@ -20,6 +20,7 @@
 
 #include "isplitee/common/rng.hpp"
 #include "isplitee/common/text.hpp"
+#include "isplitee/trace/trace.hpp"
 #include "support/cli.hpp"
 
 namespace isplitee::testing {
@@ -366,6 +367,57 @@ TEST_F(TinyRun, ReplayDirectoryAndCsvAgree) {
   const auto r = run_cli("replay --trace " + shell_quote(bad.string()) + " --policy i-splitee");
   EXPECT_EQ(r.rc, 3) << r.output;
   EXPECT_NE(r.output.find("bad.csv"), std::string::npos) << r.output;
+}
+
+// Every exit rule end to end: `replay` with a fixed split after exit 1 exits exactly the samples
+// whose score under the rule, recomputed here from the trace's columns, passes α; `run` accepts the
+// rule through --set; a CSV trace refuses the rules it cannot serve.
+TEST_F(TinyRun, ExitRulesDecideFromTheRightScore) {
+  ASSERT_EQ(first_.rc, 0) << first_.output;
+  fs::path dir;
+  for (const auto& e : fs::directory_iterator(dir_->path() / "cache" / "traces"))
+    if (e.path().filename().string().rfind("none-", 0) == 0) dir = e.path();
+  ASSERT_FALSE(dir.empty());
+  const auto t = trace::read_trace(dir);
+  ASSERT_FALSE(t.entropy.empty());
+  ASSERT_FALSE(t.margin.empty());
+  const double alpha = 0.6, ln_c = std::log(static_cast<double>(t.manifest.num_classes));
+  for (const std::string kind : {"max_prob", "entropy", "margin"}) {
+    const auto steps = dir_->path() / ("steps-" + kind + ".csv");
+    const auto r = run_cli("replay --trace " + shell_quote(dir.string()) +
+                           " --policy fixed:arm=1 --repeats 1 --set cost.alpha=0.6"
+                           " --set cost.exit_rule.kind=" + kind + " --steps " +
+                           shell_quote(steps.string()));
+    ASSERT_EQ(r.rc, 0) << r.output;
+    EXPECT_NE(r.output.find("exit_rule=" + kind), std::string::npos) << r.output;
+    // steps.csv: stream,policy,repeat,t,segment,arm,exited,... in stream order; the stream is a
+    // permutation, so compare the number of exits with the count from the trace's columns.
+    std::size_t exited = 0, rows = 0;
+    const auto csv = read_csv(steps);
+    for (std::size_t i = 1; i < csv.size(); ++i, ++rows) exited += csv[i][6] == "1";
+    std::size_t expected = 0;
+    for (std::size_t i = 0; i < t.num_samples; ++i) {
+      const std::size_t at = i * t.num_exits;
+      const double s = kind == "max_prob" ? t.conf[at]
+                       : kind == "margin" ? t.margin[at]
+                                          : 1.0 - t.entropy[at] / ln_c;
+      expected += s >= alpha;
+    }
+    EXPECT_EQ(rows, t.num_samples);
+    EXPECT_EQ(exited, expected) << kind;
+  }
+  const auto run = run_cli("run --config " + shell_quote(cfg_file_.string()) + " --output " +
+                           shell_quote((dir_->path() / "run-margin").string()) +
+                           " --set cost.exit_rule.kind=margin --set experiment.plots=false");
+  ASSERT_EQ(run.rc, 0) << run.output;
+  const auto resolved =
+      nlohmann::json::parse(std::ifstream(dir_->path() / "run-margin" / "config.resolved.json"));
+  EXPECT_EQ(resolved["cost"]["exit_rule"]["kind"], "margin");
+  const auto csv = run_cli("replay --trace " + shell_quote((dir / "trace.csv").string()) +
+                           " --policy i-splitee --set cost.exit_rule.kind=entropy");
+  EXPECT_EQ(csv.rc, 3) << csv.output;
+  EXPECT_NE(csv.output.find("trace.csv"), std::string::npos) << csv.output;
+  EXPECT_NE(csv.output.find("max_prob"), std::string::npos) << csv.output;
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #pragma once
-/// \file Label-free reward and per-sample cost of a split arm (METHOD.md §2) and the
-/// side-information modes for shallower arms (METHOD.md §3).
+/// \file Label-free reward and per-sample cost of a split arm (docs/method.md, "Reward and cost")
+/// and the side-information modes for shallower arms. The exit decision itself belongs to the
+/// ExitRule (exit_rule.hpp); this model only prices what happened.
 
 #include <cstddef>
 #include <string>
@@ -9,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "isplitee/config/node.hpp"
-#include "isplitee/trace/trace.hpp"
+#include "isplitee/cost/exit_rule.hpp"
 
 namespace isplitee::cost {
 
@@ -20,16 +21,17 @@ enum class SideInfo { kOracle, kStrict, kProxy };
 
 /// The "cost" section of a config.
 struct CostConfig {
-  double alpha = 0.5;    ///< exit threshold α on max-prob confidence
+  double alpha = 0.5;    ///< exit threshold α on the exit score (see exit_rule)
   double lambda = 0.1;   ///< cost per depth unit λ
   double mu = 1.0;       ///< cost → confidence trade-off μ
   double offload = 0.5;  ///< offload cost o
   DepthUnits depth_units = DepthUnits::kBlocks;
   SideInfo side_info = SideInfo::kOracle;
+  ExitRuleConfig exit_rule;  ///< how an exit's output becomes a score
 };
 
-/// Parses the "cost" section (keys alpha, lambda, mu, offload, depth_units, side_info) and calls
-/// finish().
+/// Parses the "cost" section (keys alpha, lambda, mu, offload, depth_units, side_info, exit_rule)
+/// and calls finish().
 CostConfig parse_cost_config(const config::Node& node);
 /// Every field with defaults filled; re-parses to the same values.
 nlohmann::json to_json(const CostConfig& c);
@@ -37,14 +39,19 @@ nlohmann::json to_json(const CostConfig& c);
 std::string to_string(DepthUnits u);
 /// "oracle" / "strict" / "proxy".
 std::string to_string(SideInfo s);
+/// The exit rule of a cost section (its criterion and threshold α).
+inline ExitRule exit_rule_of(const CostConfig& c) { return ExitRule(c.exit_rule, c.alpha); }
 
-/// The depths l_1..l_K of a trace's exits in the chosen units; throws Error(kData) when the
-/// manifest lacks them (e.g. MACs unknown) or they are not positive and non-decreasing.
-std::vector<double> exit_depths(const trace::Manifest& m, DepthUnits units,
+/// The depths l_1..l_K in the chosen units from per-exit backbone blocks and cumulative edge MACs
+/// (millions; may be empty when unknown). Throws Error(kData) naming `source` when the chosen
+/// depths are missing, not positive or decreasing.
+std::vector<double> exit_depths(const std::vector<double>& blocks,
+                                const std::vector<double>& macs_millions, DepthUnits units,
                                 const std::string& source);
 
-/// Reward and cost of every arm given a sample's confidences (arms are 0-based; arm K-1 is the
-/// final exit). All functions are branch-light and allocation-free: they run in the replay loop.
+/// Reward and cost of every arm given what happened to a sample (arms are 0-based; arm K-1 is the
+/// whole network on the edge). All functions are branch-light and allocation-free: they run in the
+/// replay loop.
 class CostModel {
  public:
   /// A model over exits at `depths` (K ≥ 1 values, in the units of `config.depth_units`).
@@ -58,27 +65,34 @@ class CostModel {
   const std::vector<double>& depths() const noexcept { return depths_; }
   /// γ_i = λ·l_i.
   double edge_cost(std::size_t arm) const noexcept { return gamma_[arm]; }
-  /// Whether a sample with confidence `c` at arm `arm` exits on the edge (never for the last arm).
-  bool exits(std::size_t arm, double c) const noexcept {
-    return arm + 1 < gamma_.size() && c >= config_.alpha;
+  /// Reward of arm `arm` (< K−1) when the sample exited there with score s_arm: s − μ·γ_i.
+  double exit_reward(std::size_t arm, double s_arm) const noexcept {
+    return s_arm - config_.mu * gamma_[arm];
   }
-  /// r(i) given C_i and C_K (METHOD.md §2).
-  double reward(std::size_t arm, double c_arm, double c_final) const noexcept {
-    if (arm + 1 == gamma_.size()) return c_final - config_.mu * gamma_[arm];
-    if (c_arm >= config_.alpha) return c_arm - config_.mu * gamma_[arm];
-    return c_final - config_.mu * (gamma_[arm] + config_.offload);
+  /// Reward of arm `arm` (< K−1) when the sample was offloaded and the final score is s_final:
+  /// s_K − μ·(γ_i + o).
+  double offload_reward(std::size_t arm, double s_final) const noexcept {
+    return s_final - config_.mu * (gamma_[arm] + config_.offload);
   }
-  /// cost(i) = γ_i + o·[offloaded] (cloud compute not charged: the paper's convention).
-  double cost(std::size_t arm, double c_arm) const noexcept {
-    return exits(arm, c_arm) || arm + 1 == gamma_.size() ? gamma_[arm]
-                                                         : gamma_[arm] + config_.offload;
+  /// Reward of the last arm (whole network on the edge): s_K − μ·γ_K.
+  double final_reward(double s_final) const noexcept {
+    return s_final - config_.mu * gamma_.back();
   }
-  /// Reward of every arm for one sample's full confidence row `conf` (K values): `out` gets K
-  /// values.
-  void oracle_rewards(const float* conf, double* out) const noexcept;
-  /// `cloud-only`: the raw input is sent; reward C_K − μ·o, cost o.
-  double cloud_reward(double c_final) const noexcept {
-    return c_final - config_.mu * config_.offload;
+  /// r(i) given whether the sample exited at arm i (the exit rule decides), s_i and s_K.
+  double reward(std::size_t arm, bool exited, double s_arm, double s_final) const noexcept {
+    if (arm + 1 == gamma_.size()) return final_reward(s_final);
+    return exited ? exit_reward(arm, s_arm) : offload_reward(arm, s_final);
+  }
+  /// cost(i) = γ_i + o·[offloaded] (cloud compute is not charged: the paper's convention).
+  double cost(std::size_t arm, bool offloaded) const noexcept {
+    return offloaded ? gamma_[arm] + config_.offload : gamma_[arm];
+  }
+  /// Reward of every arm for one sample's full score row `scores` (K values) under `rule`: `out`
+  /// gets K values.
+  void oracle_rewards(const float* scores, const ExitRule& rule, double* out) const noexcept;
+  /// `cloud-only`: the raw input is sent; reward s_K − μ·o.
+  double cloud_reward(double s_final) const noexcept {
+    return s_final - config_.mu * config_.offload;
   }
   /// `cloud-only` cost o.
   double cloud_cost() const noexcept { return config_.offload; }

@@ -29,7 +29,11 @@ struct ExperimentSection {
   bool record_steps = false;       ///< also write steps.csv (one row per step, policy and repeat)
   std::size_t curve_points = 100;  ///< points of the regret and arm-over-time curves
   bool plots = true;               ///< render plots with gnuplot
+  std::string mode = "replay";     ///< where outcomes come from (environment_modes())
 };
+
+/// The names of every `experiment.mode` (environments.cpp), for config validation.
+std::vector<std::string> environment_mode_names();
 
 /// A whole experiment configuration, every default filled in.
 struct ExperimentConfig {
@@ -69,8 +73,5 @@ train::TrainJob make_train_job(const ExperimentConfig& c);
 /// The trace request of this experiment for `checkpoint` (traces cached under <cache_dir>/traces/).
 tracegen::TraceRequest make_trace_request(const ExperimentConfig& c,
                                           const std::filesystem::path& checkpoint);
-
-/// The default policy list when a config names none: I-SplitEE, its baselines and relatives.
-std::vector<policy::PolicySpec> default_policies();
 
 }  // namespace isplitee::pipeline

@@ -1,7 +1,7 @@
 #pragma once
-/// \file Split-arm policies: the online, label-free choice of the split layer (METHOD.md §3–4).
-/// A policy sees only the round number and the rewards of the arms it observed (side observations);
-/// labels never reach it, by construction.
+/// \file Split-arm policies: the online, label-free choice of the split layer (docs/method.md,
+/// "Policies"). A policy sees only the round number, an optional context from exit 1, and what the
+/// arms it observed earned (side observations); labels never reach it, by construction.
 
 #include <cstddef>
 #include <cstdint>
@@ -14,38 +14,48 @@
 #include <nlohmann/json.hpp>
 
 #include "isplitee/config/node.hpp"
+#include "isplitee/policy/action.hpp"
 
 namespace isplitee::policy {
 
-/// A split arm, 0-based: arm i runs exits 0..i on the edge; arm K-1 is the whole network on the
-/// edge.
-using Arm = std::uint32_t;
-/// Pseudo-arm of `cloud-only`: the raw input is sent (cost o, prediction of the final exit).
-inline constexpr Arm kCloudArm = 0xFFFFFFF0u;
-/// Pseudo-arm of `edge-threshold`: exit at the first exit with C_k ≥ α, else the final exit.
-inline constexpr Arm kCascadeArm = 0xFFFFFFF1u;
+/// What exit 1 said about the current sample, for contextual policies (exit 1 then always runs on
+/// the edge before the decision).
+struct ExitContext {
+  double score = 0;         ///< s_1 under the exit rule
+  double entropy_norm = 0;  ///< H(p_1)/ln(C) in [0, 1]
+  double margin = 0;        ///< top-1 minus top-2 probability of exit 1
+};
 
-/// What a policy sees before choosing: the round (0-based) and, for oracle policies only, the
-/// reward of every arm on this sample (confidence-only; still no labels).
+/// What a policy sees before choosing: the round (0-based), for oracle policies the reward of
+/// every arm on this sample (confidence-only; still no labels), for contextual policies exit 1's
+/// context.
 struct Round {
   std::uint64_t t = 0;
   const double* oracle_rewards = nullptr;  ///< K values, only for policies with needs_oracle()
+  const ExitContext* context = nullptr;    ///< only for policies with needs_context()
 };
 
-/// What a policy learns after acting: rewards of the observed arms 0..num_observed-1 (the chosen
-/// arm and the shallower ones, METHOD.md §3); valid[j] = 0 marks an arm skipped (side_info=strict).
+/// What a policy learns after acting: for the observed arms 0..num_observed-1 (the chosen split and
+/// the shallower ones) their reward, cost and quality; valid[j] = 0 marks an arm whose reward was
+/// not observed this round (side_info=strict, or a cloud that did not answer). num_observed = 0
+/// for a cloud-only or cascade action.
 struct Feedback {
-  Arm arm = 0;
+  Action action;
   std::size_t num_observed = 0;
   const double* rewards = nullptr;
   const std::uint8_t* valid = nullptr;
+  const double* costs = nullptr;         ///< per-sample cost of each observed arm
+  const double* quality = nullptr;       ///< s_j if arm j exits, else s_K (the label-free quality)
+  const ExitContext* context = nullptr;  ///< the round's context (contextual policies)
 };
 
 /// Information given once before a run.
 struct RunInfo {
-  std::uint64_t horizon = 0;  ///< stream length T
+  std::uint64_t horizon = 0;  ///< stream length T (0 = unknown, e.g. an open-ended session)
   const std::vector<double>* hindsight_means =
       nullptr;  ///< mean reward per arm (oracle policies only)
+  const std::vector<double>* arm_costs =
+      nullptr;  ///< paper-mode edge cost γ_j of each arm and the offload cost o last (K+1 values)
 };
 
 /// Base of every policy. The public non-virtual API checks invariants; private hooks do the work.
@@ -59,10 +69,10 @@ class Policy {
 
   /// Called once before round 0.
   void begin_run(const RunInfo& info) { do_begin_run(info); }
-  /// The arm for this round (< num_arms(), or kCloudArm / kCascadeArm for those baselines).
-  Arm select(const Round& r) {
-    const Arm a = do_select(r);
-    if (a >= num_arms_ && a != kCloudArm && a != kCascadeArm) bad_arm(a);
+  /// The action for this round (a split arm is checked to be < num_arms()).
+  Action select(const Round& r) {
+    const Action a = do_select(r);
+    if (a.is_split() && a.arm() >= num_arms_) bad_arm(a.arm());
     return a;
   }
   /// Learns from this round's observations.
@@ -73,11 +83,13 @@ class Policy {
   virtual std::string_view name() const noexcept = 0;
   /// Whether the policy is an oracle (reads Round::oracle_rewards / RunInfo::hindsight_means).
   virtual bool needs_oracle() const noexcept { return false; }
+  /// Whether the policy reads exit 1's context before choosing (Round::context).
+  virtual bool needs_context() const noexcept { return false; }
 
  private:
   [[noreturn]] void bad_arm(Arm a) const;
   virtual void do_begin_run(const RunInfo&) {}
-  virtual Arm do_select(const Round& r) = 0;
+  virtual Action do_select(const Round& r) = 0;
   virtual void do_update(const Feedback& f) = 0;
   std::size_t num_arms_;
 };
@@ -95,19 +107,33 @@ struct ParamInfo {
 using Factory = std::function<std::unique_ptr<Policy>(const nlohmann::json& params,
                                                       std::size_t num_arms, std::uint64_t seed)>;
 
-/// A registry entry: name, one-line description, parameters with defaults, factory.
+/// What a policy is for.
+enum class Role {
+  kLearner,    ///< learns online from label-free rewards (I-SplitEE and its relatives)
+  kReference,  ///< a fixed rule to compare against (final-exit, cloud-only, random, …)
+  kOracle,     ///< uses hindsight from the trace: a bound, not deployable
+};
+/// "learner" / "reference" / "oracle".
+std::string to_string(Role r);
+
+/// A registry entry: name, description, parameters with defaults, factory, and what reports do
+/// with the policy. Everything a report or the default run needs to know about a policy is here.
 struct PolicyInfo {
   std::string name;
   std::string description;
   std::vector<ParamInfo> params;
-  bool oracle = false;  ///< uses hindsight (not a deployable policy)
   Factory factory;
+  Role role = Role::kLearner;
+  bool default_run = true;  ///< in the policy list of a config that names none
+  bool plotted = true;      ///< drawn in the regret and arm-over-time plots
+  bool headline = false;    ///< the policy the headline tables and plots are about
+  bool baseline = false;    ///< the reference of cost reduction and accuracy drop (final-exit)
 };
 
-/// An explicit list of policies (DESIGN.md §5 rule 2).
+/// An explicit list of policies (one add() line per policy).
 class PolicyRegistry {
  public:
-  /// Adds an entry (names must be unique).
+  /// Adds an entry; throws Error(kUsage) when the name is taken or the entry is incomplete.
   PolicyRegistry& add(PolicyInfo info);
   /// The entry for `name`; throws Error(kUsage) with "did you mean" when unknown.
   const PolicyInfo& at(const std::string& name) const;
@@ -117,13 +143,20 @@ class PolicyRegistry {
   const std::vector<PolicyInfo>& entries() const noexcept { return entries_; }
   /// All names.
   std::vector<std::string> names() const;
+  /// The entry with `baseline` set (final-exit); Error(kInternal) when none.
+  const PolicyInfo& baseline() const;
 
  private:
   std::vector<PolicyInfo> entries_;
 };
 
-/// The built-in policies of METHOD.md §3–4.
+/// The registry every parser, experiment and report uses: the built-in policies (I-SplitEE, its
+/// baselines and relatives) plus any added with register_policy().
 const PolicyRegistry& builtin_policies();
+
+/// Adds a policy of your own to the registry (call it at start-up, before configs are parsed and
+/// before any threads run): it is then parsed, listed, run, reported and plotted like a built-in.
+void register_policy(PolicyInfo info);
 
 /// A policy as configured: registry name, display label (defaults to the name) and params.
 struct PolicySpec {
@@ -142,5 +175,7 @@ nlohmann::json to_json(const PolicySpec& s);
 /// Instantiates `spec` for `num_arms` arms; `seed` drives its randomness (if any).
 std::unique_ptr<Policy> make_policy(const PolicySpec& spec, std::size_t num_arms,
                                     std::uint64_t seed);
+/// The registry entries with default_run set, as specs with default parameters.
+std::vector<PolicySpec> default_policy_specs();
 
 }  // namespace isplitee::policy

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "isplitee/policy/policy.hpp"
+#include "isplitee/report/result_io.hpp"
 #include "isplitee/sim/experiment.hpp"
 #include "isplitee/trace/trace.hpp"
 
@@ -66,9 +68,16 @@ std::string render_sweep_csv(const RunReport& r);
 /// The main table for the terminal: per stream, I-SplitEE and the references.
 std::string render_terminal_table(const RunReport& r);
 
-/// The policy the headline tables and plots are about: I-SplitEE's label when it ran, else the
-/// first.
+/// The policy the headline tables and plots are about: the label of the registry's headline policy
+/// (I-SplitEE) when it ran, else the first.
 std::string headline_policy(const sim::ExperimentResult& r);
+
+/// Whether the registry entry of `policy_name` has `flag` set (false for an unknown name), e.g.
+/// policy_has(name, &policy::PolicyInfo::plotted).
+bool policy_has(const std::string& policy_name, bool policy::PolicyInfo::*flag);
+
+/// Whether `policy_name` is a reference or oracle policy in the registry (not a learner).
+bool is_reference(const std::string& policy_name);
 
 /// Whether a stream is a schedule (more than one segment) rather than a single trace.
 bool is_schedule(const sim::CellResult& c);

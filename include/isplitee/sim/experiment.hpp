@@ -1,10 +1,10 @@
 #pragma once
-/// \file A sweep: every policy on every stream for every repeat, in parallel threads, with results
-/// bit-identical for any thread count; metrics summarised over repeats (METHOD.md §5).
+/// \file An experiment: every policy on every stream for every repeat, in parallel threads, with
+/// results bit-identical for any thread count; metrics summarised over repeats. Where outcomes come
+/// from is the spec's EnvironmentProvider (trace replay by default).
 
 #include <cstddef>
 #include <cstdint>
-#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -15,6 +15,7 @@
 
 #include "isplitee/cost/cost_model.hpp"
 #include "isplitee/policy/policy.hpp"
+#include "isplitee/sim/environment.hpp"
 #include "isplitee/sim/simulator.hpp"
 #include "isplitee/sim/stats.hpp"
 #include "isplitee/stream/stream.hpp"
@@ -24,6 +25,8 @@ namespace isplitee::sim {
 
 /// What to run.
 struct ExperimentSpec {
+  /// Where outcomes come from; when null, trace replay over `traces` named `trace_names`.
+  std::shared_ptr<const EnvironmentProvider> environment;
   std::vector<std::string> trace_names;                     ///< e.g. "none", "gaussian_noise@3"
   std::vector<std::shared_ptr<const trace::Trace>> traces;  ///< same order; all share K and depths
   stream::StreamsConfig streams;
@@ -34,6 +37,7 @@ struct ExperimentSpec {
   std::size_t threads = 0;  ///< 0 = all cores
   bool record_steps = false;
   std::size_t curve_points = 100;
+  std::size_t decision_batch = 1;  ///< decisions taken before their outcomes are observed
 };
 
 /// Results of one (stream, policy) over all repeats.
@@ -64,6 +68,7 @@ struct CellResult {
 /// Everything a report needs.
 struct ExperimentResult {
   cost::CostConfig cost;
+  std::string mode = "replay";  ///< the environment provider's mode
   std::vector<double> depths;
   std::size_t num_arms = 0, repeats = 0, threads = 0;
   std::uint64_t seed = 0;
@@ -83,20 +88,5 @@ using ProgressCallback = std::function<void(std::size_t done, std::size_t total)
 /// Runs the experiment. Seeds derive from (seed, stream name, policy label, repeat), so a result
 /// never depends on thread count or on the order of lists.
 ExperimentResult run_experiment(const ExperimentSpec& spec, const ProgressCallback& progress = {});
-
-/// JSON form of a result (steps excluded) and its inverse (for `isplitee report`).
-nlohmann::json to_json(const ExperimentResult& r);
-/// Rebuilds a result from to_json output; throws Error(kData) naming `source` on a malformed
-/// document.
-ExperimentResult experiment_result_from_json(const nlohmann::json& j,
-                                             const std::string& source = "report.json");
-
-/// Writes steps.csv
-/// (stream,policy,repeat,t,segment,arm,exited,offloaded,exit,prediction,correct,cost,reward,
-/// regret; arms and exits 1-based, arm "cloud" / "cascade" for those baselines) atomically.
-void write_steps_csv(const std::filesystem::path& path, const ExperimentResult& r);
-
-/// A plain-text table of the main metrics (mean ± half-width of the 95% interval).
-std::string format_table(const ExperimentResult& r);
 
 }  // namespace isplitee::sim

@@ -1,6 +1,7 @@
 #pragma once
-/// \file One replay loop for every policy (DESIGN.md §1): a policy acts on a stream through an
-/// Environment; the loop scores accuracy, cost, rewards and regret (METHOD.md §5).
+/// \file One replay loop for every policy: an OnlineSession decides on a stream through an
+/// Environment; the loop scores accuracy (labels never reach the policy) and regret against the
+/// best fixed arm in hindsight, and records curves (docs/method.md, "Metrics").
 
 #include <cstddef>
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include "isplitee/cost/cost_model.hpp"
 #include "isplitee/policy/policy.hpp"
 #include "isplitee/sim/environment.hpp"
+#include "isplitee/sim/session.hpp"
 #include "isplitee/stream/stream.hpp"
 
 namespace isplitee::sim {
@@ -17,7 +19,7 @@ namespace isplitee::sim {
 struct StepRecord {
   std::uint64_t t = 0;
   std::uint32_t segment = 0;
-  Arm arm = 0;  ///< 0-based arm, or policy::kCloudArm / kCascadeArm
+  Action action;  ///< what the policy decided
   bool exited = false, offloaded = false;
   std::uint32_t exit_used = 0;  ///< 0-based exit that produced the prediction
   std::int32_t prediction = 0;
@@ -45,6 +47,9 @@ struct RunOptions {
   const Hindsight* hindsight = nullptr;
   /// Activation bytes sent when split after each exit (K values); empty when unknown.
   std::vector<double> activation_bytes;
+  /// Decisions taken before their outcomes are observed (1 = decide, act, observe per sample; a
+  /// live edge working on batches decides a whole batch first).
+  std::size_t decision_batch = 1;
 };
 
 /// Metrics of one run (one policy on one stream for one repeat), METHOD.md §5.
@@ -58,6 +63,7 @@ struct RunMetrics {
   double dynamic_regret = 0;    ///< Σ r_t(i*_seg(t)) − r_t(i_t), best arm of each segment
   double bytes_per_sample = 0;  ///< activation bytes sent per sample (when known)
   bool bytes_known = false;
+  double fallback_fraction = 0;        ///< samples whose cloud did not answer (live runs)
   std::vector<double> arm_histogram;   ///< K+1 fractions: arms 1..K, then cloud-only
   std::vector<double> exit_histogram;  ///< K fractions: exit that produced the prediction
   std::size_t best_arm = 0;            ///< i* (0-based)
@@ -70,10 +76,9 @@ struct RunMetrics {
   std::vector<StepRecord> steps_record;
 };
 
-/// Runs `policy` over `stream` (global sample indices of `env`). Policies see only the round and
-/// the rewards of observed arms; labels are read here, for scoring only. Side observations follow
-/// cm.config().side_info (METHOD.md §3): each arm ≤ the chosen one is updated at most once per
-/// round.
+/// Runs `policy` over `stream` (sample indices of `env`) through an OnlineSession: policies see
+/// only the round, exit 1's context (contextual policies) and the rewards of observed arms; labels
+/// are read here, for scoring only. Side observations follow cm.config().side_info.
 RunMetrics run_policy(policy::Policy& policy, Environment& env, const cost::CostModel& cm,
                       const stream::Stream& stream, const RunOptions& options);
 
@@ -81,7 +86,8 @@ RunMetrics run_policy(policy::Policy& policy, Environment& env, const cost::Cost
 Hindsight compute_hindsight(const stream::Stream& stream, const std::vector<double>& table,
                             std::size_t num_arms);
 
-/// Oracle reward table (N×K) of every sample of `env` (which must provide oracle confidences).
+/// Oracle reward table (N×K) of every sample of `env` (which must provide oracle scores), under
+/// the cost model's exit rule.
 std::vector<double> reward_table(const Environment& env, const cost::CostModel& cm);
 
 }  // namespace isplitee::sim

@@ -11,8 +11,9 @@
 
 namespace isplitee::trace {
 
-/// Current trace directory format version (manifest.json "format_version").
-inline constexpr int kTraceFormatVersion = 1;
+/// Current trace directory format version (manifest.json "format_version"). Version 2 added the
+/// optional calibration (temperatures and calibrated columns); version 1 directories still read.
+inline constexpr int kTraceFormatVersion = 2;
 
 /// What the model profile says about one exit (the split point after it).
 struct ExitInfo {
@@ -20,6 +21,17 @@ struct ExitInfo {
   double macs_millions = 0;           ///< cumulative MACs of the edge part up to this exit, in M
   std::int64_t activation_bytes = 0;  ///< float32 bytes of the activation sent when split here
   std::vector<std::int64_t> activation_shape;  ///< C×H×W at the split (empty when unknown)
+};
+
+/// Temperature scaling fitted on the validation split of the trace's model (one value per exit);
+/// empty when the trace was recorded without it.
+struct CalibrationInfo {
+  std::vector<double> temperature;  ///< T_k > 0
+  std::vector<double> ece_before;   ///< validation ECE of max-prob at T = 1
+  std::vector<double> ece_after;    ///< validation ECE at T_k
+  std::string split;                ///< where T was fitted ("val")
+  std::size_t samples = 0;          ///< how many samples it was fitted on
+  bool empty() const noexcept { return temperature.empty(); }
 };
 
 /// manifest.json of a trace directory.
@@ -36,6 +48,7 @@ struct Manifest {
   std::uint64_t seed = 0;
   std::string tool_version;
   nlohmann::json extra = nlohmann::json::object();  ///< anything else (timings, cache key …)
+  CalibrationInfo calibration;
 };
 
 /// A trace held in memory, row-major: element (i, k) of an N×K column is at i*K + k.
@@ -51,6 +64,8 @@ struct Trace {
   std::vector<std::int32_t>
       label;                  ///< N ground-truth labels (scoring only, never seen by policies)
   std::vector<float> logits;  ///< optional N×K×C
+  /// With calibration: max-prob, entropy and margin of softmax(z/T_k) (N×K each); else empty.
+  std::vector<float> conf_cal, entropy_cal, margin_cal;
 
   float conf_at(std::size_t i, std::size_t k) const { return conf[i * num_exits + k]; }
   std::int32_t pred_at(std::size_t i, std::size_t k) const { return pred[i * num_exits + k]; }

@@ -5,6 +5,7 @@
 
 #include "isplitee/common/atomic_file.hpp"
 #include "isplitee/common/error.hpp"
+#include "isplitee/report/result_io.hpp"
 #include "isplitee/sim/experiment.hpp"
 #include "support/synthetic_trace.hpp"
 #include "support/temp_dir.hpp"
@@ -40,7 +41,7 @@ ExperimentSpec small_spec() {
 }
 
 std::string canonical(const ExperimentResult& r) {
-  auto j = to_json(r);
+  auto j = report::to_json(r);
   j["wall_seconds"] = 0;
   j["threads"] = 0;
   return j.dump();
@@ -110,15 +111,15 @@ TEST(Experiment, JsonRoundTripAndStepsCsv) {
   spec.record_steps = true;
   spec.repeats = 2;
   const auto r = run_experiment(spec);
-  const auto j = to_json(r);
-  const auto back = experiment_result_from_json(nlohmann::json::parse(j.dump()));
-  EXPECT_EQ(to_json(back).dump(), j.dump());
+  const auto j = report::to_json(r);
+  const auto back = report::experiment_result_from_json(nlohmann::json::parse(j.dump()));
+  EXPECT_EQ(report::to_json(back).dump(), j.dump());
   EXPECT_EQ(back.cell("drift", "i-splitee").metric("accuracy").values,
             r.cell("drift", "i-splitee").metric("accuracy").values);
-  EXPECT_THROW(experiment_result_from_json(nlohmann::json::object(), "bad.json"), Error);
+  EXPECT_THROW(report::experiment_result_from_json(nlohmann::json::object(), "bad.json"), Error);
   const isplitee::testing::TempDir tmp("steps");
   const auto path = tmp / "steps.csv";
-  write_steps_csv(path, r);
+  report::write_steps_csv(path, r);
   const auto text = read_text_file(path);
   std::filesystem::remove(path);
   std::size_t lines = 0;
@@ -206,7 +207,7 @@ TEST(Experiment, PerExitAccuracyOfTheTrace) {
   ASSERT_EQ(r.trace_exit_accuracy.size(), 1u);
   // exit 1: preds 1,0,3 vs 1,2,3 -> 2/3; exit 2: 1,5,3 -> 2/3; exit 3: 2,2,3 -> 2/3.
   for (double a : r.trace_exit_accuracy[0]) EXPECT_NEAR(a, 200.0 / 3, 1e-9);
-  EXPECT_NE(format_table(r).find("exit accuracy % of trace tiny: 66.67 66.67 66.67"),
+  EXPECT_NE(report::format_table(r).find("exit accuracy % of trace tiny: 66.67 66.67 66.67"),
             std::string::npos)
-      << format_table(r);
+      << report::format_table(r);
 }

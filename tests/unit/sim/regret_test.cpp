@@ -26,7 +26,7 @@ Instance stationary() {
 }
 
 std::vector<double> true_means(const Instance& in, std::size_t* best) {
-  TraceEnvironment env({in.trace}, 0.5);
+  TraceEnvironment env({in.trace}, cost::ExitRule(0.5));
   const auto table = reward_table(env, in.cm);
   std::vector<double> mean(4, 0.0);
   for (std::size_t i = 0; i < in.trace->num_samples; ++i)
@@ -55,7 +55,7 @@ TEST(Regret, ISpliteeIsLogarithmicUpToOneMillion) {
       c += 2.0 / (mean[best] - mean[j]);
     }
   const std::size_t T = 1000000;
-  TraceEnvironment env({in.trace}, 0.5);
+  TraceEnvironment env({in.trace}, cost::ExitRule(0.5));
   const auto table = reward_table(env, in.cm);
   const auto s = stream::build_stream({"s", {{0, T}}}, {in.trace->num_samples}, {0}, {"s"}, 3, 0);
   auto p = policy::make_policy(policy::parse_policy_argument("i-splitee"), 4, 0);
@@ -91,7 +91,7 @@ double recovery_share(const std::string& policy, std::size_t seg) {
   const auto a = synth::synthetic_trace(5000, {0.9, 0.95, 0.97}, 21, 0.03);
   const auto b = synth::synthetic_trace(5000, {0.2, 0.3, 0.95}, 22, 0.03);
   const cost::CostModel cm(cost::CostConfig{}, {1, 2, 3});
-  TraceEnvironment env({a, b}, 0.5);
+  TraceEnvironment env({a, b}, cost::ExitRule(0.5));
   const auto table = reward_table(env, cm);
   double share = 0;
   for (std::size_t r = 0; r < 3; ++r) {
@@ -104,7 +104,7 @@ double recovery_share(const std::string& policy, std::size_t seg) {
     const auto m = run_policy(*p, env, cm, s, o);
     EXPECT_EQ(m.segment_best_arm, (std::vector<std::size_t>{0, 2}));
     double hits = 0;
-    for (std::size_t t = seg; t < 2 * seg; ++t) hits += m.steps_record[t].arm == 2;
+    for (std::size_t t = seg; t < 2 * seg; ++t) hits += m.steps_record[t].action == policy::Action::split(2);
     share += hits / static_cast<double>(seg) / 3.0;
   }
   return share;

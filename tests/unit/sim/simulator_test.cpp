@@ -20,21 +20,24 @@ class Spy final : public policy::Policy {
     Arm arm;
     std::vector<double> rewards;
     std::vector<int> valid;
+    std::vector<double> costs, quality;
   };
   std::vector<Seen> seen;
   int selects = 0;
 
  private:
-  Arm do_select(const policy::Round& r) override {
+  policy::Action do_select(const policy::Round& r) override {
     ++selects;
     EXPECT_EQ(r.oracle_rewards, nullptr) << "a non-oracle policy must not see oracle rewards";
-    return script_[r.t];
+    return policy::Action::split(script_[r.t]);
   }
   void do_update(const policy::Feedback& f) override {
-    Seen s{f.arm, {}, {}};
+    Seen s{f.action.arm(), {}, {}, {}, {}};
     for (std::size_t j = 0; j < f.num_observed; ++j) {
       s.rewards.push_back(f.rewards[j]);
       s.valid.push_back(f.valid[j]);
+      s.costs.push_back(f.costs[j]);
+      s.quality.push_back(f.quality[j]);
     }
     seen.push_back(s);
   }
@@ -64,7 +67,7 @@ RunMetrics run_spy(Spy& spy, cost::SideInfo mode, std::vector<std::size_t> start
   cost::CostConfig c;
   c.side_info = mode;
   const cost::CostModel cm(c, {1, 2, 3});
-  TraceEnvironment env({tiny()}, c.alpha);
+  TraceEnvironment env({tiny()}, cost::ExitRule(c.alpha));
   RunOptions o;
   o.record_steps = true;
   return run_policy(spy, env, cm, in_order(3, starts), o);
@@ -157,7 +160,7 @@ TEST(Simulator, HandComputedMetrics) {
 
 TEST(Simulator, CloudOnlyAndEdgeThreshold) {
   const cost::CostModel cm(cost::CostConfig{}, {1, 2, 3});
-  TraceEnvironment env({tiny()}, 0.5);
+  TraceEnvironment env({tiny()}, cost::ExitRule(0.5));
   auto cloud = policy::make_policy(policy::parse_policy_argument("cloud-only"), 3, 0);
   const auto c = run_policy(*cloud, env, cm, in_order(3), {});
   EXPECT_NEAR(c.cost_total, 1.5, 1e-12);
@@ -180,10 +183,12 @@ TEST(Simulator, LiveStyleEnvironmentWithoutOracle) {
   // oracle fails.
   class Live final : public Environment {
    public:
-    Live() : inner_({tiny()}, 0.5) {}
+    Live() : inner_({tiny()}, cost::ExitRule(0.5)) {}
     std::size_t num_exits() const override { return 3; }
     std::size_t num_samples() const override { return 3; }
-    Observation observe(std::size_t s, Arm a) override { return inner_.observe(s, a); }
+    Outcome act(std::size_t s, const Action& a, const cost::ExitRule& rule) override {
+      return inner_.act(s, a, rule);
+    }
     std::int32_t label(std::size_t s) const override { return inner_.label(s); }
 
    private:

@@ -204,9 +204,13 @@ TEST_F(TraceIo, BadVersionAndTamperedManifest) {
   const auto d = write_small();
   auto j = nlohmann::json::parse(read_text_file(d / "manifest.json"));
   auto bad = j;
-  bad["format_version"] = 2;
+  bad["format_version"] = 3;
   write_text_atomic(d / "manifest.json", bad.dump());
-  expect_error(d, {"manifest.json", "format_version 2", "expected 1"});
+  expect_error(d, {"manifest.json", "format_version 3", "expected 1 to 2"});
+  bad = j;  // version 1 directories (before calibration) still read
+  bad["format_version"] = 1;
+  write_text_atomic(d / "manifest.json", bad.dump());
+  EXPECT_EQ(trace::read_trace(d).manifest.format_version, 1);
   bad = j;
   bad["exits"].erase(bad["exits"].begin());
   write_text_atomic(d / "manifest.json", bad.dump());
@@ -254,4 +258,39 @@ TEST_F(TraceIo, ValidateInMemory) {
   EXPECT_THROW(trace::validate(*t, "mem"), Error);
   EXPECT_THROW(trace::write_trace(dir_ / "bad", *t), Error);
   EXPECT_FALSE(fs::exists(dir_ / "bad" / "manifest.json"));
+}
+
+TEST_F(TraceIo, CalibrationRoundTripsAndIsValidated) {
+  auto t = synth::synthetic_trace(6, {0.4, 0.6, 0.8}, 4);
+  auto& c = t->manifest.calibration;
+  c.temperature = {1.5, 1.2, 0.9};
+  c.ece_before = {0.10, 0.08, 0.05};
+  c.ece_after = {0.02, 0.03, 0.04};
+  c.split = "val";
+  c.samples = 600;
+  t->conf_cal = t->conf;
+  t->entropy_cal.assign(18, 0.5f);
+  t->margin_cal.assign(18, 0.25f);
+  const auto d = dir_ / "cal";
+  trace::write_trace(d, *t);
+  const auto back = trace::read_trace(d);
+  EXPECT_EQ(back.manifest.calibration.temperature, c.temperature);
+  EXPECT_EQ(back.manifest.calibration.ece_after, c.ece_after);
+  EXPECT_EQ(back.manifest.calibration.samples, 600u);
+  EXPECT_EQ(back.conf_cal, t->conf_cal);
+  EXPECT_EQ(back.entropy_cal, t->entropy_cal);
+  EXPECT_EQ(back.margin_cal, t->margin_cal);
+  // A non-positive temperature, a missing calibrated column, columns without calibration.
+  auto j = nlohmann::json::parse(read_text_file(d / "manifest.json"));
+  auto bad = j;
+  bad["calibration"]["temperature"][1] = 0.0;
+  write_text_atomic(d / "manifest.json", bad.dump());
+  expect_error(d, {"calibration.temperature[1]", "must be > 0"});
+  write_text_atomic(d / "manifest.json", j.dump());
+  fs::remove(d / "margin_cal.npy");
+  expect_error(d, {"margin_cal", "expected N×K"});
+  bad = j;
+  bad.erase("calibration");
+  write_text_atomic(d / "manifest.json", bad.dump());
+  expect_error(d, {"calibrated columns", "no calibration"});
 }
