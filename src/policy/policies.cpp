@@ -85,8 +85,22 @@ struct ArmStats {
       if (f.valid[a]) add(a, f.rewards[a]);
       return;
     }
-    for (std::size_t j = 0; j < f.num_observed; ++j)
-      if (f.valid[j]) add(j, f.rewards[j]);
+    // Two passes: the sums first, then mean and 1/sqrt(N) of every observed arm in a loop the
+    // compiler vectorises (an arm whose sums did not change gets the same values again; an arm
+    // never observed keeps mean 0 and an infinite bonus).
+    const std::size_t n = f.num_observed;
+    for (std::size_t j = 0; j < n; ++j)
+      if (f.valid[j]) sum[j] += f.rewards[j], count[j] += 1.0;
+    double* __restrict m = mean.data();
+    double* __restrict is = inv_sqrt.data();
+    const double* __restrict s = sum.data();
+    const double* __restrict c = count.data();
+    for (std::size_t j = 0; j < n; ++j) {
+      const bool seen = c[j] > 0.0;
+      const double cj = seen ? c[j] : 1.0;
+      m[j] = seen ? s[j] / cj : 0.0;
+      is[j] = seen ? 1.0 / std::sqrt(cj) : kInfIndex;
+    }
   }
   std::vector<double> sum, count, mean, inv_sqrt;
 };

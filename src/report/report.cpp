@@ -52,7 +52,13 @@ nlohmann::json to_json(const TraceSummary& t) {
           {"mean_confidence", t.mean_confidence},
           {"distortion", t.distortion},
           {"directory", t.directory},
-          {"reused", t.reused}};
+          {"reused", t.reused},
+          {"calibration",
+           {{"temperature", t.calibration.temperature},
+            {"ece_before", t.calibration.ece_before},
+            {"ece_after", t.calibration.ece_after},
+            {"split", t.calibration.split},
+            {"samples", t.calibration.samples}}}};
 }
 
 TraceSummary trace_summary_from_json(const nlohmann::json& j) {
@@ -64,6 +70,14 @@ TraceSummary trace_summary_from_json(const nlohmann::json& j) {
   t.distortion = j.value("distortion", nlohmann::json::object());
   t.directory = j.value("directory", "");
   t.reused = j.value("reused", false);
+  if (j.contains("calibration")) {
+    const auto& c = j.at("calibration");
+    t.calibration.temperature = c.at("temperature").get<std::vector<double>>();
+    t.calibration.ece_before = c.at("ece_before").get<std::vector<double>>();
+    t.calibration.ece_after = c.at("ece_after").get<std::vector<double>>();
+    t.calibration.split = c.value("split", "");
+    t.calibration.samples = c.value("samples", std::size_t{0});
+  }
   return t;
 }
 
@@ -138,6 +152,7 @@ TraceSummary summarize_trace(const trace::Trace& t, const std::string& name) {
   s.name = name;
   s.samples = t.num_samples;
   s.distortion = t.manifest.distortion;
+  s.calibration = t.manifest.calibration;
   s.exit_accuracy = trace::exit_accuracy(t);
   s.mean_confidence.assign(t.num_exits, 0.0);
   for (std::size_t i = 0; i < t.num_samples; ++i)
@@ -282,6 +297,9 @@ std::string cost_text(const nlohmann::json& cost) {
      << (cost.value("depth_units", "blocks") == "macs" ? "MMAC" : "block")
      << ", μ = " << cost.value("mu", 1.0) << ", o = " << cost.value("offload", 0.5)
      << ", side information: `" << cost.value("side_info", "oracle") << "`";
+  const auto rule = cost.value("exit_rule", nlohmann::json::object());
+  os << ", exit rule: `" << rule.value("kind", "max_prob") << "`"
+     << (rule.value("calibrate", false) ? " (calibrated)" : "");
   return os.str();
 }
 
@@ -329,6 +347,22 @@ void md_traces(std::ostringstream& os, const RunReport& r) {
     }
     os << '\n';
   }
+}
+
+/// The model's calibration: per exit the temperature fitted on the validation split and the
+/// validation ECE of the max-prob confidence before and after (every trace of a run shares it).
+void md_calibration(std::ostringstream& os, const RunReport& r) {
+  if (r.traces.empty() || r.traces.front().calibration.empty()) return;
+  const auto& c = r.traces.front().calibration;
+  os << "## Calibration (temperature scaling on the " << c.split << " split, " << c.samples
+     << " samples)\n\nUsed when `cost.exit_rule.calibrate` is true. ECE: 15 equal-width bins of "
+        "the "
+        "max-prob confidence.\n\n| exit | temperature | ECE before | ECE after "
+        "|\n|---|---:|---:|---:|\n";
+  for (std::size_t e = 0; e < c.temperature.size(); ++e)
+    os << "| " << e + 1 << " | " << fmt(c.temperature[e], 3) << " | " << fmt(c.ece_before[e], 4)
+       << " | " << fmt(c.ece_after[e], 4) << " |\n";
+  os << '\n';
 }
 
 /// The headline policy against final-exit inference, with the paper's claim checked.
@@ -438,6 +472,7 @@ std::string render_markdown(const RunReport& r, const std::vector<std::string>& 
   std::ostringstream os;
   md_header(os, r);
   md_traces(os, r);
+  md_calibration(os, r);
   md_headline(os, r);
   md_streams(os, r);
   md_arms(os, r);

@@ -27,6 +27,10 @@ void OnlineSession::start(const policy::RunInfo& info) {
   ISPLITEE_CHECK(!policy_->needs_oracle() || info.hindsight_means != nullptr, "policy '",
                  policy_->name(),
                  "' is an oracle: it needs hindsight from a stored trace (a trace replay)");
+  needs_context_ = policy_->needs_context();
+  needs_oracle_ = policy_->needs_oracle();
+  needs_costs_ = policy_->needs_costs();
+  ring_.resize(4);  // a power of two: positions wrap with a mask
   fb_reward_.assign(k, 0.0);
   fb_cost_.assign(k, 0.0);
   fb_quality_.assign(k, 0.0);
@@ -42,14 +46,22 @@ void OnlineSession::start(const policy::RunInfo& info) {
 }
 
 Action OnlineSession::decide(const policy::ExitContext* context, const OracleView& oracle) {
-  const bool ctx = policy_->needs_context();
+  const bool ctx = needs_context_;
   ISPLITEE_CHECK(!ctx || context != nullptr, "policy '", policy_->name(),
                  "' reads exit 1's context: pass it to decide() (the environment's exit_context)");
-  ISPLITEE_CHECK(!policy_->needs_oracle() || oracle.rewards != nullptr, "policy '", policy_->name(),
+  ISPLITEE_CHECK(!needs_oracle_ || oracle.rewards != nullptr, "policy '", policy_->name(),
                  "' is an oracle: decide() needs the sample's oracle rewards");
-  const Action a = policy_->select({t_ + pending_.size(), oracle.rewards, context});
-  pending_.push_back(a);
-  if (ctx) pending_ctx_.push_back(*context);
+  const Action a = policy_->select({t_ + count_, oracle.rewards, context});
+  if (count_ == ring_.size()) {  // grow, keeping the order
+    std::vector<Pending> bigger(2 * ring_.size());
+    for (std::size_t i = 0; i < count_; ++i) bigger[i] = ring_[(head_ + i) & (ring_.size() - 1)];
+    ring_.swap(bigger);
+    head_ = 0;
+  }
+  auto& slot = ring_[(head_ + count_) & (ring_.size() - 1)];
+  slot.action = a;
+  if (ctx) slot.context = *context;
+  ++count_;
   return a;
 }
 
@@ -67,8 +79,14 @@ double OnlineSession::side_observations(const Outcome& o, std::size_t arm, const
   fb_valid_[arm] = o.exited || final_known;
   fb_cost_[arm] = *played_cost;
   fb_quality_[arm] = o.exited ? s_arm : s_final;
-  // Side observations: every arm j < arm, exactly once this round. What stands in for s_K when the
-  // sample exited (or the cloud failed) follows side_info.
+  // Side observations: every arm j < arm, exactly once this round. With side_info=oracle every
+  // shallower arm earns its oracle reward (same formula, same inputs): copied from the row.
+  if (cfg.side_info == cost::SideInfo::kOracle && oracle.rewards && !needs_costs_) {
+    for (std::size_t j = 0; j < arm; ++j) fb_reward_[j] = oracle.rewards[j], fb_valid_[j] = 1;
+    return reward;
+  }
+  // Otherwise what stands in for s_K when the sample exited (or the cloud failed) follows
+  // side_info.
   const float* final_row = oracle.scores ? oracle.scores + last : nullptr;
   for (std::size_t j = 0; j < arm; ++j) {
     const double s_j = o.scores[j];
@@ -99,13 +117,14 @@ double OnlineSession::side_observations(const Outcome& o, std::size_t arm, const
 }
 
 StepResult OnlineSession::observe(const Outcome& o, const OracleView& oracle) {
-  ISPLITEE_CHECK(!pending_.empty(), "OnlineSession::observe: no decision is pending");
-  const Action a = pending_.front();
+  ISPLITEE_CHECK(count_ > 0, "OnlineSession::observe: no decision is pending");
+  const Pending& front = ring_[head_];
+  const Action a = front.action;
   ISPLITEE_CHECK(o.action == a, "OnlineSession::observe: the outcome is for action ",
                  o.action.to_string(), " but the oldest pending decision is ", a.to_string());
-  pending_.pop_front();
-  policy::ExitContext ctx;
-  if (policy_->needs_context()) ctx = pending_ctx_.front(), pending_ctx_.pop_front();
+  const policy::ExitContext ctx = front.context;
+  head_ = (head_ + 1) & (ring_.size() - 1);
+  --count_;
   const std::size_t k = cm_.num_arms();
   ISPLITEE_CHECK(o.exit_used < k && o.num_seen <= k, "OnlineSession::observe: outcome uses exit ",
                  o.exit_used + 1, " and saw ", o.num_seen, " exits, but K = ", k);

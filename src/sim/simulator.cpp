@@ -156,27 +156,42 @@ RunMetrics run_policy(policy::Policy& policy, Environment& env, const cost::Cost
   if (options.record_steps) m.steps_record.reserve(T);
   Scorer sc{m, options};
 
-  const std::size_t batch = std::max<std::size_t>(1, options.decision_batch);
-  std::vector<Action> decided(batch);
+  const bool use_ctx = policy.needs_context(), use_oracle = policy.needs_oracle();
   policy::ExitContext ctx;
-  for (std::size_t t0 = 0; t0 < T; t0 += batch) {
-    const std::size_t t1 = std::min(T, t0 + batch);
-    for (std::size_t t = t0; t < t1; ++t) {
-      const std::size_t sample = stream.samples[t];
-      const bool use_ctx = policy.needs_context();
-      ISPLITEE_CHECK(!use_ctx || env.exit_context(sample, &ctx), "policy '", policy.name(),
-                     "' needs exit 1's entropy and margin, which this environment lacks (plain "
-                     "CSV traces carry only conf)");
-      decided[t - t0] = session.decide(use_ctx ? &ctx : nullptr,
-                                       policy.needs_oracle() ? oracle_of(sample) : OracleView{});
+  auto decide = [&](std::size_t sample) {
+    ISPLITEE_CHECK(!use_ctx || env.exit_context(sample, &ctx), "policy '", policy.name(),
+                   "' needs exit 1's entropy and margin, which this environment lacks (plain "
+                   "CSV traces carry only conf)");
+    return session.decide(use_ctx ? &ctx : nullptr, use_oracle ? oracle_of(sample) : OracleView{});
+  };
+  auto act_and_observe = [&](std::size_t t, const Action& a) {
+    const std::size_t sample = stream.samples[t];
+    const Outcome o = env.act(sample, a, session.exit_rule());
+    const OracleView ov = oracle_of(sample);
+    const StepResult r = session.observe(o, ov);
+    const std::uint32_t seg = stream.segment.empty() ? 0 : stream.segment[t];
+    sc.add(t, seg, r, o.prediction == env.label(sample), ov.rewards);
+  };
+  const std::size_t batch = std::max<std::size_t>(1, options.decision_batch);
+  // Rows of a permuted stream are read at random: ask for the ones a few steps ahead early.
+  constexpr std::size_t kAhead = 8;
+  auto prefetch = [&](std::size_t t) {
+    if (t >= T) return;
+    const std::size_t sample = stream.samples[t];
+    env.prefetch(sample);
+    if (options.reward_table) __builtin_prefetch(&(*options.reward_table)[sample * k]);
+  };
+  if (batch == 1) {
+    for (std::size_t t = 0; t < T; ++t) {
+      prefetch(t + kAhead);
+      act_and_observe(t, decide(stream.samples[t]));
     }
-    for (std::size_t t = t0; t < t1; ++t) {
-      const std::size_t sample = stream.samples[t];
-      const Outcome o = env.act(sample, decided[t - t0], session.exit_rule());
-      const OracleView ov = oracle_of(sample);
-      const StepResult r = session.observe(o, ov);
-      const std::uint32_t seg = stream.segment.empty() ? 0 : stream.segment[t];
-      sc.add(t, seg, r, o.prediction == env.label(sample), ov.rewards);
+  } else {  // decide a whole batch first: the learner sees the batch's outcomes only afterwards
+    std::vector<Action> decided(batch);
+    for (std::size_t t0 = 0; t0 < T; t0 += batch) {
+      const std::size_t t1 = std::min(T, t0 + batch);
+      for (std::size_t t = t0; t < t1; ++t) decided[t - t0] = decide(stream.samples[t]);
+      for (std::size_t t = t0; t < t1; ++t) act_and_observe(t, decided[t - t0]);
     }
   }
   finish_metrics(m, sc, session.totals(), T, has_oracle, options.activation_bytes.size() == k);

@@ -18,6 +18,7 @@
 #include "isplitee/model/multi_exit_net.hpp"
 #include "isplitee/model/profile.hpp"
 #include "isplitee/model/runtime.hpp"
+#include "isplitee/tracegen/calibration.hpp"
 #include "isplitee/tracegen/exit_stats.hpp"
 #include "isplitee/version.hpp"
 
@@ -52,6 +53,7 @@ std::shared_ptr<const data::Dataset> open_limited(const data::DatasetConfig& dat
 struct Loaded {
   model::LoadedCheckpoint ck;
   std::string sha256;
+  trace::CalibrationInfo calibration;  ///< fitted once per checkpoint, shared by every trace
 };
 
 Loaded load_for_tracing(const TraceRequest& req) {
@@ -61,6 +63,7 @@ Loaded load_for_tracing(const TraceRequest& req) {
   l.ck.net->to(torch::Device(model::check_device(req.device)));
   l.ck.net->train(false);
   if (req.trace.fold_batchnorm) l.ck.net->fold_batchnorm();
+  l.calibration = fit_calibration(req, *l.ck.net, torch::Device(model::check_device(req.device)));
   return l;
 }
 
@@ -97,6 +100,12 @@ trace::Trace run_trace(const TraceRequest& req, Loaded& l, const distort::Distor
   t.margin.resize(n * k_exits);
   t.label.resize(n);
   if (req.trace.save_logits) t.logits.resize(n * k_exits * classes);
+  const bool calibrated = !l.calibration.empty();
+  if (calibrated) {
+    t.conf_cal.resize(n * k_exits);
+    t.entropy_cal.resize(n * k_exits);
+    t.margin_cal.resize(n * k_exits);
+  }
   t.manifest.sample_ids.resize(n);
 
   std::vector<std::size_t> order(n);
@@ -133,6 +142,7 @@ trace::Trace run_trace(const TraceRequest& req, Loaded& l, const distort::Distor
                     t.logits.begin() + ((row + i) * k_exits + k) * classes);
       }
     }
+    if (calibrated) add_calibrated_rows(outs, l.calibration, row, t);
     const auto labels = b.labels.cpu().contiguous();
     const auto ids = b.sample_ids.cpu().contiguous();
     for (std::size_t i = 0; i < bn; ++i) {
@@ -151,6 +161,7 @@ trace::Trace run_trace(const TraceRequest& req, Loaded& l, const distort::Distor
   m.num_classes = l.ck.config.num_classes;
   m.exits = model::to_exit_infos(net.profile());
   m.checkpoint_sha256 = l.sha256;
+  m.calibration = l.calibration;
   m.dataset = req.data.name;
   m.split = req.trace.split;
   m.distortion = {{"name", spec.name},

@@ -85,6 +85,9 @@ class Policy {
   virtual bool needs_oracle() const noexcept { return false; }
   /// Whether the policy reads exit 1's context before choosing (Round::context).
   virtual bool needs_context() const noexcept { return false; }
+  /// Whether the policy reads Feedback::costs and Feedback::quality (null otherwise: pricing every
+  /// side observation costs replay speed that reward-only learners do not need).
+  virtual bool needs_costs() const noexcept { return false; }
 
  private:
   [[noreturn]] void bad_arm(Arm a) const;

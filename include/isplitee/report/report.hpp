@@ -25,6 +25,7 @@ struct TraceSummary {
   nlohmann::json distortion;            ///< the manifest's distortion entry
   std::string directory;
   bool reused = false;
+  trace::CalibrationInfo calibration;  ///< the model's temperatures and validation ECE (if any)
 };
 
 /// Per-exit accuracy (percent) and mean confidence of a trace.

@@ -56,6 +56,9 @@ class Environment {
     (void)sample;
     return nullptr;
   }
+  /// A hint that `sample` will be acted on soon (a replay loop calls it a few steps ahead so that
+  /// a stored trace's rows are in cache when needed). Does nothing by default.
+  virtual void prefetch(std::size_t sample) const { (void)sample; }
   /// Exit 1's context for a contextual policy (runs exit 1 when it has not run yet); false when
   /// this environment cannot provide it.
   virtual bool exit_context(std::size_t sample, policy::ExitContext* out) {
@@ -78,6 +81,11 @@ class TraceEnvironment final : public Environment {
   Outcome act(std::size_t sample, const Action& action, const cost::ExitRule& rule) override;
   std::int32_t label(std::size_t sample) const override { return label_[sample]; }
   const float* oracle_scores(std::size_t sample) const override { return &score_[sample * k_]; }
+  void prefetch(std::size_t sample) const override {
+    __builtin_prefetch(&score_[sample * k_]);
+    __builtin_prefetch(&pred_[sample * k_]);
+    __builtin_prefetch(&label_[sample]);
+  }
   bool exit_context(std::size_t sample, policy::ExitContext* out) override;
   /// First global index of each trace.
   const std::vector<std::size_t>& offsets() const noexcept { return offsets_; }

@@ -14,7 +14,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <vector>
 
@@ -80,7 +79,7 @@ class OnlineSession {
   /// Totals so far.
   const SessionTotals& totals() const noexcept { return totals_; }
   /// Decisions taken but not yet observed.
-  std::size_t pending() const noexcept { return pending_.size(); }
+  std::size_t pending() const noexcept { return count_; }
 
  private:
   void start(const policy::RunInfo& info);
@@ -93,8 +92,14 @@ class OnlineSession {
   cost::CostModel cm_;
   cost::ExitRule rule_;
   std::uint64_t t_ = 0;
-  std::deque<Action> pending_;
-  std::deque<policy::ExitContext> pending_ctx_;
+  /// Decisions awaiting their outcome, oldest first (a ring: no allocation per sample).
+  struct Pending {
+    Action action;
+    policy::ExitContext context;
+  };
+  std::vector<Pending> ring_;
+  std::size_t head_ = 0, count_ = 0;
+  bool needs_context_ = false, needs_oracle_ = false, needs_costs_ = false;
   std::vector<double> fb_reward_, fb_cost_, fb_quality_;
   std::vector<std::uint8_t> fb_valid_;
   SessionTotals totals_;

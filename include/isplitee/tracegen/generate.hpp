@@ -16,7 +16,7 @@
 namespace isplitee::tracegen {
 
 /// Bump when generation changes what a trace contains for the same inputs (invalidates the cache).
-inline constexpr const char* kGeneratorVersion = "isplitee-tracegen-1";
+inline constexpr const char* kGeneratorVersion = "isplitee-tracegen-2";  // 2: calibration
 
 /// Inputs of ensure_traces().
 struct TraceRequest {

@@ -20,6 +20,7 @@ class Recorder final : public policy::Policy {
  public:
   Recorder(std::size_t k, std::vector<Action> script) : Policy(k), script_(std::move(script)) {}
   std::string_view name() const noexcept override { return "recorder"; }
+  bool needs_costs() const noexcept override { return true; }
   std::vector<policy::Feedback> raw;
   std::vector<std::vector<double>> rewards, costs, quality;
   std::vector<std::vector<int>> valid;

@@ -16,6 +16,7 @@ class Spy final : public policy::Policy {
  public:
   Spy(std::size_t k, std::vector<Arm> script) : Policy(k), script_(std::move(script)) {}
   std::string_view name() const noexcept override { return "spy"; }
+  bool needs_costs() const noexcept override { return true; }
   struct Seen {
     Arm arm;
     std::vector<double> rewards;

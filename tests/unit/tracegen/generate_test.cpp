@@ -7,6 +7,7 @@
 #include "isplitee/common/atomic_file.hpp"
 #include "isplitee/common/error.hpp"
 #include "isplitee/common/sha256.hpp"
+#include "isplitee/cost/exit_rule.hpp"
 #include "isplitee/model/checkpoint.hpp"
 #include "isplitee/model/multi_exit_net.hpp"
 #include "isplitee/model/runtime.hpp"
@@ -191,4 +192,38 @@ TEST_F(TraceGenTest, NaNConfidenceOrWrongShapeIsRefused) {
   fs::copy_file(tmp / "conf.npy", conf, fs::copy_options::overwrite_existing);
   msg = error_of(request("corrupt"));
   EXPECT_FALSE(msg.empty());
+}
+
+// Calibration: one temperature per exit fitted on the validation split, stored in the manifest
+// with the ECE before and after, and calibrated columns equal to the statistics of logits / T_k.
+TEST_F(TraceGenTest, RecordsCalibrationFittedOnTheValidationSplit) {
+  auto r = request("cal");
+  r.trace.save_logits = true;
+  r.trace.distortions = {distort::DistortionSpec{}};
+  const auto a = tracegen::ensure_traces(r);
+  const auto t = trace::read_trace(a[0].directory);
+  const auto& c = t.manifest.calibration;
+  ASSERT_EQ(c.temperature.size(), t.num_exits);
+  EXPECT_EQ(c.split, "val");
+  EXPECT_GT(c.samples, 0u);
+  ASSERT_EQ(t.conf_cal.size(), t.conf.size());
+  ASSERT_EQ(t.entropy_cal.size(), t.conf.size());
+  ASSERT_EQ(t.margin_cal.size(), t.conf.size());
+  const std::size_t classes = t.logits.size() / (t.num_samples * t.num_exits);
+  for (std::size_t i = 0; i < t.num_samples; ++i)
+    for (std::size_t k = 0; k < t.num_exits; ++k) {
+      const auto s = cost::softmax_stats(&t.logits[(i * t.num_exits + k) * classes], classes,
+                                         c.temperature[k]);
+      const std::size_t at = i * t.num_exits + k;
+      ASSERT_NEAR(t.conf_cal[at], s.max_prob, 1e-5) << i << "," << k;
+      ASSERT_NEAR(t.entropy_cal[at], s.entropy, 1e-5) << i << "," << k;
+      ASSERT_NEAR(t.margin_cal[at], s.margin, 1e-5) << i << "," << k;
+      ASSERT_EQ(t.pred[at], s.pred);  // a temperature never changes the argmax
+    }
+  // Temperatures are positive; the ECEs are proportions.
+  for (std::size_t k = 0; k < t.num_exits; ++k) {
+    EXPECT_GT(c.temperature[k], 0.0);
+    EXPECT_GE(c.ece_before[k], 0.0);
+    EXPECT_GE(c.ece_after[k], 0.0);
+  }
 }
