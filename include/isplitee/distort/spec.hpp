@@ -50,7 +50,7 @@ struct DistortionInfo {
   std::vector<ParamInfo> params;  ///< explicit parameters (may be empty)
 };
 
-/// Every built-in distortion, in display order (an explicit list: DESIGN.md style rule 2).
+/// Every built-in distortion, in display order (an explicit list: one entry per distortion).
 const std::vector<DistortionInfo>& builtin_distortions();
 
 /// The registry entry named `name`, or nullptr when there is none.
