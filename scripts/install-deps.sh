@@ -1,24 +1,43 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package isplitee needs to build, test, benchmark and run its main job.
-# Idempotent: packages already present are skipped. Uses sudo when not root.
+# Installs the Debian 12 packages isplitee needs. Idempotent: packages already present are skipped.
+# Uses sudo when not root.
+#   bash scripts/install-deps.sh          everything: build, test, benchmark and run the main job
+#   bash scripts/install-deps.sh --core   the light build only (-DISPLITEE_BUILD_VISION=OFF):
+#                                         isplitee::core and `isplitee replay/report/list/config`,
+#                                         with its tests; no LibTorch, no OpenCV
 set -euo pipefail
 
-PACKAGES=(
+CORE_PACKAGES=(
   # toolchain
-  build-essential cmake git pkg-config
-  # libraries (isplitee::core and isplitee::vision)
-  libtorch-dev libopencv-dev libeigen3-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libssl-dev zlib1g-dev
-  # fast BLAS for LibTorch (see BENCHMARKS.md: reference BLAS is ~30x slower for matmul)
-  libopenblas0-pthread
-  # tests and benchmarks
-  libgtest-dev libgmock-dev googletest libbenchmark-dev
-  # parity tests, export scripts and reference benchmarks (never a runtime dependency)
-  python3 python3-torch python3-torchvision python3-numpy python3-scipy python3-skimage python3-pil
-  # the embedded default dataset
-  dataset-fashion-mnist
-  # plots in run reports
+  build-essential cmake
+  # isplitee::core and the CLI
+  libeigen3-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libssl-dev
+  # tests and benchmarks (numpy: the .npy parity test)
+  libgtest-dev libgmock-dev libbenchmark-dev python3-numpy
+  # plots in run reports (`isplitee report`)
   gnuplot-nox
 )
+VISION_PACKAGES=(
+  git pkg-config
+  # isplitee::vision
+  libtorch-dev libopencv-dev zlib1g-dev
+  # fast BLAS for LibTorch (see BENCHMARKS.md: reference BLAS is ~30x slower for matmul)
+  libopenblas0-pthread
+  googletest
+  # parity tests, export scripts and reference benchmarks (never a runtime dependency)
+  python3 python3-torch python3-torchvision python3-scipy python3-skimage python3-pil
+  # the embedded default dataset
+  dataset-fashion-mnist
+)
+
+case "${1:-}" in
+  --core) PACKAGES=("${CORE_PACKAGES[@]}") ;;
+  "") PACKAGES=("${CORE_PACKAGES[@]}" "${VISION_PACKAGES[@]}") ;;
+  *)
+    echo "usage: bash scripts/install-deps.sh [--core]" >&2
+    exit 2
+    ;;
+esac
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

@@ -96,7 +96,6 @@ void write_image(const fs::path& out, const cv::Mat& rgb, bool force) {
                  ": unknown image extension (use .png, .jpg, .bmp, .ppm or .tif)");
   cv::Mat bgr = rgb;
   if (rgb.channels() == 3) cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
-  if (!out.parent_path().empty()) fs::create_directories(out.parent_path());
   // cv::imwrite picks the format from the extension, so the temporary keeps it.
   const fs::path tmp = out.parent_path() / (".tmp." + out.filename().string());
   ISPLITEE_CHECK_CODE(cv::imwrite(tmp.string(), bgr), ErrorCode::kIo, out.string(),
@@ -133,7 +132,10 @@ Action add_distort_command(CLI::App& app, const GlobalOptions& g) {
                 "write a contact sheet of all (or --names) corruptions x severities 0-5");
   cmd->add_option("--names", o->names, "comma-separated rows for --grid (default: all 19)");
   cmd->add_option("--cell", o->cell, "grid cell size in pixels (default: image size, at least 96)");
-  cmd->add_option("--output,-o", o->output, "output image (.png recommended)")->required();
+  cmd->add_option("--output,-o", o->output,
+                  "output image (.png recommended); its directory must exist")
+      ->required()
+      ->check(output_file());
   cmd->add_flag("--force", o->force, "overwrite an existing output");
   return [o, &g] {
     std::int64_t sid = 0;

@@ -1,5 +1,5 @@
-// isplitee list [policies|distortions|models|datasets] [--json]: every registry, as the build knows
-// it.
+// isplitee list [policies|distortions|models|datasets|configs] [--json]: every registry, as the
+// build knows it, and the configs under ./configs.
 #include <cstdio>
 #include <memory>
 
@@ -9,9 +9,11 @@
 #include "isplitee/common/error.hpp"
 #include "isplitee/common/text.hpp"
 #include "isplitee/cost/exit_rule.hpp"
-#include "isplitee/data/config.hpp"
-#include "isplitee/distort/distortion.hpp"
+#include "isplitee/data/dataset_config.hpp"
+#include "isplitee/distort/spec.hpp"
+#include "isplitee/model/backbones.hpp"
 #include "isplitee/model/config.hpp"
+#include "isplitee/pipeline/experiment_config.hpp"
 #include "isplitee/policy/policy.hpp"
 
 namespace isplitee::app {
@@ -63,9 +65,24 @@ nlohmann::json registries() {
                    {"params", params}});
   }
   out["distortions"] = dis;
+  nlohmann::json backbones = nlohmann::json::array();
+  for (const auto& b : model::builtin_backbones())
+    backbones.push_back({{"name", b.name},
+                         {"description", b.description},
+                         {"keys", b.knobs},
+                         {"default_exits", b.default_exits}});
   out["models"] = {{"architectures", model::architecture_names()},
+                   {"backbones", backbones},
+                   {"common_keys", model::common_model_keys()},
                    {"exit_heads", model::head_names()}};
   out["datasets"] = data::dataset_names();
+  nlohmann::json configs = nlohmann::json::array();
+  for (const auto& c : pipeline::find_configs("configs"))
+    configs.push_back({{"file", c.file.string()},
+                       {"name", c.name},
+                       {"description", c.description},
+                       {"error", c.problem}});
+  out["configs"] = configs;
   return out;
 }
 
@@ -115,13 +132,33 @@ void print_text(const nlohmann::json& r, const std::string& which) {
     }
   }
   if (which.empty() || which == "models") {
-    std::printf("models: %s\n  exit heads: %s\n",
-                join(r["models"]["architectures"].get<std::vector<std::string>>(), ", ").c_str(),
+    std::printf(
+        "models (%zu; every one reads model.%s):\n", r["models"]["backbones"].size(),
+        join(r["models"]["common_keys"].get<std::vector<std::string>>(), ", model.").c_str());
+    for (const auto& b : r["models"]["backbones"]) {
+      std::printf("  %-18s %s\n", b["name"].get<std::string>().c_str(),
+                  b["description"].get<std::string>().c_str());
+      std::printf("  %-18s keys: %s; default exits: %s\n", "",
+                  join(b["keys"].get<std::vector<std::string>>(), ", ").c_str(),
+                  b["default_exits"].get<std::string>().c_str());
+    }
+    std::printf("  exit heads: %s\n",
                 join(r["models"]["exit_heads"].get<std::vector<std::string>>(), ", ").c_str());
   }
   if (which.empty() || which == "datasets")
     std::printf("datasets: %s\n",
                 join(r["datasets"].get<std::vector<std::string>>(), ", ").c_str());
+  if (which.empty() || which == "configs") {
+    if (r["configs"].empty())
+      std::printf("configs: none in ./configs (run from the isplitee repository)\n");
+    else
+      std::printf("configs (%zu, run with `isplitee run --config FILE`):\n", r["configs"].size());
+    for (const auto& c : r["configs"]) {
+      const std::string err = c["error"].get<std::string>();
+      std::printf("  %-36s %s\n", c["file"].get<std::string>().c_str(),
+                  (err.empty() ? c["description"].get<std::string>() : "(invalid) " + err).c_str());
+    }
+  }
 }
 
 }  // namespace
@@ -132,10 +169,12 @@ Action add_list_command(CLI::App& app, const GlobalOptions&) {
     bool json = false;
   };
   auto o = std::make_shared<Options>();
-  auto* cmd =
-      app.add_subcommand("list", "List policies, exit rules, distortions, models and datasets");
+  auto* cmd = app.add_subcommand(
+      "list",
+      "List policies, exit rules, distortions, models, datasets and the configs in ./configs");
   cmd->add_option("what", o->which, "one registry only")
-      ->check(CLI::IsMember({"policies", "exit-rules", "distortions", "models", "datasets"}));
+      ->check(CLI::IsMember(
+          {"policies", "exit-rules", "distortions", "models", "datasets", "configs"}));
   cmd->add_flag("--json", o->json, "print JSON");
   return [o] {
     auto r = registries();

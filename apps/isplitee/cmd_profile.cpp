@@ -40,7 +40,8 @@ Action add_profile_command(CLI::App& app, const GlobalOptions& g) {
       ->excludes(src);
   cmd->add_option("--set", o->overrides, "override a config value: model.input_size=32")
       ->take_all();
-  cmd->add_option("--json", o->json_out, "also write the profile as JSON to this file");
+  cmd->add_option("--json", o->json_out, "also write the profile as JSON to this file")
+      ->check(output_file());
   cmd->add_option("--batch", o->batch, "batch size N of the batch-N latency")
       ->check(CLI::Range(1, 65536))
       ->capture_default_str();

@@ -121,7 +121,8 @@ Action add_replay_command(CLI::App& app, const GlobalOptions& g) {
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
   cmd->add_flag("--json", o->json, "print the metrics as JSON instead of a table");
-  cmd->add_option("--steps", o->steps, "write per-step records to this CSV file");
+  cmd->add_option("--steps", o->steps, "write per-step records to this CSV file")
+      ->check(output_file());
   return [o, &g] { run_replay(*o, g); };
 }
 

@@ -1,31 +1,46 @@
 // isplitee: command-line experiment runner for split computing with early exits.
-// main() only wires subcommands and maps failures to exit codes (DESIGN.md style rule 4):
+// main() only wires subcommands and maps failures to exit codes (docs/architecture.md):
 //   0 ok, 1 internal error, 2 usage/config error, 3 bad data, 4 I/O error.
+// Every failure is one line "isplitee: error: …" on stderr. No LibTorch or OpenCV header here:
+// the vision side comes in through vision_hooks.hpp, so this file builds in the light build too.
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include <c10/util/Exception.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-#include <torch/version.h>
 #include <CLI/CLI.hpp>
-#include <opencv2/core/version.hpp>
 
 #include "commands.hpp"
+#include "isplitee/common/atomic_file.hpp"
 #include "isplitee/common/error.hpp"
 #include "isplitee/common/progress.hpp"
-#include "isplitee/model/runtime.hpp"
+#include "isplitee/common/text.hpp"
 #include "isplitee/version.hpp"
+#include "vision_hooks.hpp"
+
+namespace isplitee::app {
+
+CLI::Validator output_file() {
+  return CLI::Validator(
+      [](std::string& path) {
+        check_output_file(path);  // throws Error(kIo), which main() reports like any other
+        return std::string();
+      },
+      "FILE", "output file");
+}
+
+}  // namespace isplitee::app
 
 namespace {
 
 std::string version_text() {
   return std::string("isplitee ") + isplitee::kVersion + " (git " + isplitee::kGitHash +
-         ", LibTorch " + TORCH_VERSION + ", OpenCV " + CV_VERSION + ")";
+         isplitee::app::vision_versions() + ")";
 }
 
 void setup_logging(const std::string& level) {
@@ -37,52 +52,96 @@ void setup_logging(const std::string& level) {
   logger->set_level(spdlog::level::from_str(level));
 }
 
+/// The command line after argv[0], with `help [COMMAND]` rewritten to `[COMMAND] --help`. Throws
+/// Error(kUsage) "unknown subcommand 'lst'; did you mean 'list'?" when the first word that is
+/// not a global option names no subcommand (CLI11 would only say "A subcommand is required").
+std::vector<std::string> checked_arguments(const CLI::App& app, int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::vector<std::string> names;
+  for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+    names.push_back(sub->get_name());
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--") break;
+    if (a.size() > 1 && a[0] == '-') {
+      // A global option: skip its value when it takes one and it is not given as --opt=value.
+      const auto eq = a.find('=');
+      const auto* opt = app.get_option_no_throw(a.substr(0, eq));
+      if (opt != nullptr && eq == std::string::npos && opt->get_items_expected_max() > 0) ++i;
+      continue;
+    }
+    if (std::find(names.begin(), names.end(), a) != names.end()) return args;
+    if (a == "help") {
+      args.erase(args.begin() + static_cast<std::ptrdiff_t>(i));
+      args.emplace_back("--help");  // `help replay` = `replay --help`
+      return args;
+    }
+    const std::string near = isplitee::nearest_word(a, names);
+    isplitee::fail(isplitee::ErrorCode::kUsage, "unknown subcommand '", a, "'",
+                   near.empty() ? " (valid: " + isplitee::join(names, ", ") + ")"
+                                : "; did you mean '" + near + "'?");
+  }
+  return args;
+}
+
+/// CLI11's message on one line (some span two), with a pointer to the help.
+std::string one_line(const CLI::ParseError& e) {
+  std::string msg = e.what();
+  std::replace(msg.begin(), msg.end(), '\n', ' ');
+  while (!msg.empty() && msg.back() == ' ') msg.pop_back();
+  return msg + " (see isplitee --help)";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"isplitee: split computing with early exits (I-SplitEE and relatives)"};
+  using namespace isplitee::app;
+  CLI::App app{"isplitee: split computing with early exits (I-SplitEE and relatives)", "isplitee"};
   app.require_subcommand(1);
   app.set_version_flag("--version", version_text());
-  isplitee::app::GlobalOptions g;
+  // Subcommands hand options they do not know to this app, so the global options below also work
+  // after the subcommand (`isplitee replay … --threads 1 -q`).
+  app.fallthrough();
+  GlobalOptions g;
   app.add_option("--log-level", g.log_level, "log level")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
       ->capture_default_str();
-  app.add_option("--threads", g.threads, "LibTorch intra-op threads (0 = all cores)")
+  app.add_option("--threads", g.threads,
+                 "threads: LibTorch intra-op threads, and the replay's (0 = all cores)")
       ->check(CLI::Range(0, 1024))
       ->capture_default_str();
   app.add_flag("-q,--quiet", g.quiet, "no progress bars");
 
-  using isplitee::app::Action;
-  const std::vector<std::pair<std::string, Action>> commands = {
-      {"run", isplitee::app::add_run_command(app, g)},
-      {"train", isplitee::app::add_train_command(app, g)},
-      {"trace", isplitee::app::add_trace_command(app, g)},
-      {"replay", isplitee::app::add_replay_command(app, g)},
-      {"report", isplitee::app::add_report_command(app, g)},
-      {"distort", isplitee::app::add_distort_command(app, g)},
-      {"profile", isplitee::app::add_profile_command(app, g)},
-      {"list", isplitee::app::add_list_command(app, g)},
-  };
+  CommandList commands = add_vision_commands(app, g);
+  commands.emplace_back("replay", add_replay_command(app, g));
+  commands.emplace_back("report", add_report_command(app, g));
+  commands.emplace_back("list", add_list_command(app, g));
+  commands.emplace_back("config", add_config_command(app, g));
 
   try {
+    auto args = checked_arguments(app, argc, argv);
+    std::reverse(args.begin(), args.end());  // CLI11 takes the vector back to front
     try {
-      app.parse(argc, argv);
+      app.parse(args);
     } catch (const CLI::ParseError& e) {
-      const int rc = app.exit(e);  // prints help/version or the usage error
-      return rc == 0 ? 0 : static_cast<int>(isplitee::ErrorCode::kUsage);
+      if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+      std::fprintf(stderr, "isplitee: error: %s\n", one_line(e).c_str());
+      return static_cast<int>(isplitee::ErrorCode::kUsage);
     }
     setup_logging(g.log_level);
     isplitee::set_progress_enabled(!g.quiet);
-    isplitee::model::configure_runtime(g.threads);
+    configure_vision_runtime(g);
     for (const auto& [name, action] : commands)
       if (app.got_subcommand(name)) action();
   } catch (const isplitee::Error& e) {
     std::fprintf(stderr, "isplitee: error: %s\n", e.what());
     return static_cast<int>(e.code());
-  } catch (const c10::Error& e) {
-    std::fprintf(stderr, "isplitee: torch error: %s\n", e.what_without_backtrace());
-    return 1;
   } catch (const std::exception& e) {
+    const std::string vision = describe_vision_error(e);
+    if (!vision.empty()) {
+      std::fprintf(stderr, "isplitee: %s\n", vision.c_str());
+      return 1;
+    }
     std::fprintf(stderr, "isplitee: internal error: %s\n", e.what());
     return 1;
   }

@@ -32,8 +32,29 @@ fs::path temporary_sibling(const fs::path& path) {
   return path.parent_path() / name.str();
 }
 
+void check_output_file(const fs::path& path) {
+  std::error_code ec;
+  if (path.empty()) fail(ErrorCode::kIo, "cannot write an output file with an empty name");
+  if (fs::is_directory(path, ec))
+    fail(ErrorCode::kIo, "cannot write ", path.string(), ": is a directory");
+  const fs::path parent = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  if (!fs::exists(parent, ec))
+    fail(ErrorCode::kIo, "cannot write ", path.string(), ": directory ", parent.string(),
+         " does not exist");
+  if (!fs::is_directory(parent, ec))
+    fail(ErrorCode::kIo, "cannot write ", path.string(), ": ", parent.string(),
+         " is not a directory");
+  if (::access(parent.c_str(), W_OK) != 0)
+    fail(ErrorCode::kIo, "cannot write ", path.string(), ": directory ", parent.string(), ": ",
+         std::strerror(errno));
+}
+
 void commit_file(const fs::path& tmp, const fs::path& path) {
   std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    fs::remove(tmp, ec);
+    fail(ErrorCode::kIo, "cannot write ", path.string(), ": is a directory");
+  }
   fs::rename(tmp, path, ec);
   if (ec) {
     fs::remove(tmp, ec);
@@ -44,6 +65,8 @@ void commit_file(const fs::path& tmp, const fs::path& path) {
 void write_file_atomic(const fs::path& path, const std::function<void(std::ostream&)>& writer,
                        bool binary) {
   std::error_code ec;
+  if (fs::is_directory(path, ec))
+    fail(ErrorCode::kIo, "cannot write ", path.string(), ": is a directory");
   if (path.has_parent_path()) {
     fs::create_directories(path.parent_path(), ec);
     if (ec)
@@ -73,6 +96,9 @@ void write_text_atomic(const fs::path& path, std::string_view contents) {
 }
 
 std::string read_text_file(const fs::path& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec))
+    fail(ErrorCode::kIo, "cannot read ", path.string(), ": is a directory");
   std::ifstream in(path, std::ios::in | std::ios::binary);
   if (!in) fail(ErrorCode::kIo, "cannot read ", path.string(), ": ", std::strerror(errno));
   std::ostringstream ss;

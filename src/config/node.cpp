@@ -50,6 +50,8 @@ Document Document::load(const std::filesystem::path& path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec))
     fail(ErrorCode::kUsage, path.string(), ": config file not found");
+  if (std::filesystem::is_directory(path, ec))
+    fail(ErrorCode::kUsage, path.string(), ": is a directory, not a config file");
   return parse(read_text_file(path), path.string());
 }
 
@@ -82,7 +84,7 @@ Document Document::from_json(nlohmann::json j, const std::string& source_name) {
   return d;
 }
 
-void Document::apply_override(const std::string& assignment) {
+void Document::apply_override(const std::string& assignment, const std::string& origin) {
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
     fail(ErrorCode::kUsage, "--set ", assignment, ": expected KEY.PATH=VALUE");
@@ -96,6 +98,7 @@ void Document::apply_override(const std::string& assignment) {
   }
   const auto parts = split(key, '.');
   nlohmann::json* cur = &json_;
+  std::string node_path;  // the same path as Node spells it: "policies[0].beta"
   for (std::size_t i = 0; i < parts.size(); ++i) {
     const std::string& p = parts[i];
     if (p.empty()) fail(ErrorCode::kUsage, "--set ", assignment, ": empty path component");
@@ -111,6 +114,7 @@ void Document::apply_override(const std::string& assignment) {
         fail(ErrorCode::kUsage, "--set ", assignment, ": index ", idx, " out of range [0, ",
              cur->size(), ")");
       cur = &(*cur)[idx];
+      node_path += "[" + std::to_string(idx) + "]";
     } else {
       if (cur->is_null()) *cur = nlohmann::json::object();
       if (!cur->is_object())
@@ -118,9 +122,21 @@ void Document::apply_override(const std::string& assignment) {
              join({parts.begin(), parts.begin() + i}, "."), "' is a ", type_name(*cur),
              ", not an object");
       cur = &(*cur)[p];
+      node_path += (node_path.empty() ? "" : ".") + p;
     }
     if (last) *cur = value;
   }
+  overrides_.emplace_back(node_path, origin.empty() ? "--set " + assignment : origin);
+}
+
+const std::string& Document::origin(const std::string& path) const {
+  for (auto it = overrides_.rbegin(); it != overrides_.rend(); ++it) {
+    const std::string& p = it->first;
+    if (path.compare(0, p.size(), p) == 0 &&
+        (path.size() == p.size() || path[p.size()] == '.' || path[p.size()] == '['))
+      return it->second;
+  }
+  return source_;
 }
 
 void Document::apply_overrides(const std::vector<std::string>& assignments) {
@@ -129,7 +145,7 @@ void Document::apply_overrides(const std::vector<std::string>& assignments) {
 
 // ---- Node ------------------------------------------------------------------------------------
 
-Node::Node(const Document& doc) : Node(doc.json(), doc.source(), "") {}
+Node::Node(const Document& doc) : Node(doc.json(), doc, "") {}
 
 Node::Node(const nlohmann::json& value, std::string source, std::string path)
     : value_(&value), source_(std::move(source)), path_(std::move(path)) {
@@ -138,13 +154,29 @@ Node::Node(const nlohmann::json& value, std::string source, std::string path)
                      ": expected an object, got ", type_name(*value_));
 }
 
+Node::Node(const nlohmann::json& value, const Document& doc, std::string path)
+    : value_(&value), source_(doc.source()), path_(std::move(path)), doc_(&doc) {
+  if (!value_->is_object())
+    ::isplitee::fail(ErrorCode::kUsage, origin_of(path_), ": ",
+                     path_.empty() ? "(top level)" : path_, ": expected an object, got ",
+                     type_name(*value_));
+}
+
+Node Node::child(const nlohmann::json& value, std::string path) const {
+  return doc_ ? Node(value, *doc_, std::move(path)) : Node(value, source_, std::move(path));
+}
+
+const std::string& Node::origin_of(const std::string& path) const {
+  return doc_ ? doc_->origin(path) : source_;
+}
+
 std::string Node::path_of(const std::string& key) const {
   return path_.empty() ? key : path_ + "." + key;
 }
 
 void Node::fail(const std::string& key, const std::string& message) const {
-  ::isplitee::fail(ErrorCode::kUsage, source_, ": ", key.empty() ? path_ : path_of(key), ": ",
-                   message);
+  const std::string path = key.empty() ? path_ : path_of(key);
+  ::isplitee::fail(ErrorCode::kUsage, origin_of(path), ": ", path, ": ", message);
 }
 
 const nlohmann::json* Node::find(const std::string& key) const {
@@ -289,9 +321,9 @@ std::vector<std::string> Node::strings(const std::string& key,
 
 Node Node::object(const std::string& key) const {
   const auto* j = find(key);
-  if (!j) return Node(empty_object(), source_, path_of(key));
+  if (!j) return child(empty_object(), path_of(key));
   if (!j->is_object()) fail(key, "expected an object, got " + type_name(*j));
-  return Node(*j, source_, path_of(key));
+  return child(*j, path_of(key));
 }
 
 std::vector<Node> Node::objects(const std::string& key) const {
@@ -302,9 +334,9 @@ std::vector<Node> Node::objects(const std::string& key) const {
   for (std::size_t i = 0; i < j->size(); ++i) {
     const std::string k = path_of(key) + "[" + std::to_string(i) + "]";
     if (!(*j)[i].is_object())
-      ::isplitee::fail(ErrorCode::kUsage, source_, ": ", k, ": expected an object, got ",
+      ::isplitee::fail(ErrorCode::kUsage, origin_of(k), ": ", k, ": expected an object, got ",
                        type_name((*j)[i]));
-    out.emplace_back((*j)[i], source_, k);
+    out.push_back(child((*j)[i], k));
   }
   return out;
 }

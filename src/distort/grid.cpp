@@ -19,10 +19,26 @@ cv::Mat to_rgb(const cv::Mat& m) {
   return out;
 }
 
+constexpr double kFontScale = 0.45;
+constexpr int kMaxCell = 1024;  // 21 rows x 6 columns of 1024 px already make a 400 MB sheet
+
 }  // namespace
+
+int min_grid_cell(bool labels) {
+  if (!labels) return 8;  // the smallest image a distortion accepts
+  // Column labels ("severity 5") sit one per cell: narrower cells would overprint them.
+  int baseline = 0;
+  const cv::Size t =
+      cv::getTextSize("severity 5", cv::FONT_HERSHEY_SIMPLEX, kFontScale, 1, &baseline);
+  return t.width + 8;
+}
 
 cv::Mat make_grid(const cv::Mat& img, const GridOptions& opt) {
   ISPLITEE_CHECK(!img.empty(), "grid: empty input image");
+  const int min_cell = min_grid_cell(opt.labels);
+  ISPLITEE_CHECK(opt.cell == 0 || (opt.cell >= min_cell && opt.cell <= kMaxCell), "grid: cell ",
+                 opt.cell, " px is outside the valid range [", min_cell, ", ", kMaxCell,
+                 "] (0 = the image size, at least 96)");
   std::vector<std::string> names = opt.names;
   if (names.empty()) {
     names = common_corruptions();
@@ -38,13 +54,13 @@ cv::Mat make_grid(const cv::Mat& img, const GridOptions& opt) {
   if (opt.labels)
     for (int s = 0; s < cols; ++s)
       cv::putText(sheet, s == 0 ? "original" : "severity " + std::to_string(s),
-                  cv::Point(label_w + s * (cell + pad) + 4, 16), font, 0.45, cv::Scalar(0, 0, 0), 1,
-                  cv::LINE_AA);
+                  cv::Point(label_w + s * (cell + pad) + 4, 16), font, kFontScale,
+                  cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
   for (int r = 0; r < rows; ++r) {
     const int y = label_h + r * (cell + pad);
     if (opt.labels)
       cv::putText(sheet, names[static_cast<std::size_t>(r)], cv::Point(4, y + cell / 2 + 5), font,
-                  0.45, cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
+                  kFontScale, cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
     for (int s = 0; s < cols; ++s) {
       DistortionSpec spec;
       spec.name = names[static_cast<std::size_t>(r)];

@@ -4,12 +4,11 @@
 
 #include "isplitee/common/error.hpp"
 #include "isplitee/config/node.hpp"
+#include "isplitee/model/backbones.hpp"
 
 namespace isplitee::model {
 namespace {
 
-const std::vector<std::string> kArchs = {"mobilenet_v2", "resnet18", "resnet34", "resnet50",
-                                         "resnet_cifar"};
 const std::vector<std::string> kHeads = {"bnpool", "pool", "conv"};
 
 ExitPlacement parse_exits(const config::Node& parent) {
@@ -71,7 +70,7 @@ ExitPlacement parse_exits(const config::Node& parent) {
 
 ModelConfig parse_model_config(const config::Node& n) {
   ModelConfig c;
-  c.arch = n.choice("arch", c.arch, kArchs);
+  c.arch = n.choice("arch", c.arch, architecture_names());
   c.in_channels = n.integer("in_channels", c.in_channels, 1, 3);
   if (c.in_channels == 2) n.fail("in_channels", "must be 1 or 3, got 2");
   c.num_classes = n.integer("num_classes", c.num_classes, 2, 100000);
@@ -117,7 +116,11 @@ nlohmann::json to_json(const ModelConfig& c) {
           {"pretrained", c.pretrained}};
 }
 
-std::vector<std::string> architecture_names() { return kArchs; }
+std::vector<std::string> architecture_names() {
+  std::vector<std::string> names;
+  for (const auto& b : builtin_backbones()) names.push_back(b.name);
+  return names;
+}
 std::vector<std::string> head_names() { return kHeads; }
 
 }  // namespace isplitee::model

@@ -5,6 +5,7 @@
 
 #include "isplitee/common/error.hpp"
 #include "isplitee/common/log.hpp"
+#include "isplitee/common/text.hpp"
 
 namespace isplitee::model {
 namespace {
@@ -255,11 +256,17 @@ struct MultiExitNetImpl::State {
 
 namespace {
 
-/// Appends the architecture's blocks; returns its default exit blocks (without the final one).
-std::vector<int64_t> build_blocks(const ModelConfig& c, std::vector<std::shared_ptr<BlockBase>>& b,
-                                  int64_t& final_channels) {
+// A block builder appends the architecture's blocks to `b`, sets the channels the final head
+// sees and returns its default exit blocks (without the final one).
+using BlockBuilder = std::vector<int64_t> (*)(const ModelConfig& c,
+                                              std::vector<std::shared_ptr<BlockBase>>& b,
+                                              int64_t& final_channels);
+
+std::vector<int64_t> build_mobilenet_v2(const ModelConfig& c,
+                                        std::vector<std::shared_ptr<BlockBase>>& b,
+                                        int64_t& final_channels) {
   std::vector<int64_t> def;
-  if (c.arch == "mobilenet_v2") {
+  {
     struct Setting {
       int64_t t, c, n, s;
     };
@@ -281,7 +288,15 @@ std::vector<int64_t> build_blocks(const ModelConfig& c, std::vector<std::shared_
     b.push_back(std::make_shared<ConvBlock>(in, last, 1, 1, Act::kRelu6, false));
     final_channels = last;
     def = {3, 6, 9, 12, 15, 18};  // METHOD.md §1: after features[2], [5], … [17]
-  } else if (c.arch == "resnet_cifar") {
+  }
+  return def;
+}
+
+std::vector<int64_t> build_resnet_cifar(const ModelConfig& c,
+                                        std::vector<std::shared_ptr<BlockBase>>& b,
+                                        int64_t& final_channels) {
+  std::vector<int64_t> def;
+  {
     const int64_t n = (c.depth - 2) / 6;
     b.push_back(std::make_shared<ConvBlock>(c.in_channels, c.width, 3, 1, Act::kRelu, false));
     int64_t in = c.width;
@@ -302,7 +317,14 @@ std::vector<int64_t> build_blocks(const ModelConfig& c, std::vector<std::shared_
         if (blk < r + 1 && (def.empty() || blk > def.back())) def.push_back(blk);
       }
     }
-  } else {  // resnet18/34/50
+  }
+  return def;
+}
+
+std::vector<int64_t> build_resnet(const ModelConfig& c, std::vector<std::shared_ptr<BlockBase>>& b,
+                                  int64_t& final_channels) {
+  std::vector<int64_t> def;
+  {  // resnet18/34/50
     const bool bottleneck = c.arch == "resnet50";
     const std::vector<int64_t> layers =
         c.arch == "resnet18" ? std::vector<int64_t>{2, 2, 2, 2} : std::vector<int64_t>{3, 4, 6, 3};
@@ -330,7 +352,32 @@ std::vector<int64_t> build_blocks(const ModelConfig& c, std::vector<std::shared_
   return def;
 }
 
+// One line per architecture of the backbone registry (model/backbones.hpp holds the names,
+// descriptions and config keys; a unit test checks that both lists agree).
+const std::vector<std::pair<std::string, BlockBuilder>>& block_builders() {
+  static const std::vector<std::pair<std::string, BlockBuilder>> table = {
+      {"mobilenet_v2", build_mobilenet_v2}, {"resnet18", build_resnet},
+      {"resnet34", build_resnet},           {"resnet50", build_resnet},
+      {"resnet_cifar", build_resnet_cifar},
+  };
+  return table;
+}
+
+std::vector<int64_t> build_blocks(const ModelConfig& c, std::vector<std::shared_ptr<BlockBase>>& b,
+                                  int64_t& final_channels) {
+  for (const auto& [name, build] : block_builders())
+    if (name == c.arch) return build(c, b, final_channels);
+  fail(ErrorCode::kUsage, "model.arch: unknown architecture '", c.arch,
+       "' (valid: ", join(builder_architectures(), ", "), ")");
+}
+
 }  // namespace
+
+std::vector<std::string> builder_architectures() {
+  std::vector<std::string> names;
+  for (const auto& entry : block_builders()) names.push_back(entry.first);
+  return names;
+}
 
 MultiExitNetImpl::MultiExitNetImpl(const ModelConfig& cfg) : state_(std::make_shared<State>()) {
   State& s = *state_;

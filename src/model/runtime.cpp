@@ -40,13 +40,15 @@ std::string check_device(const std::string& device) {
   try {
     d = torch::Device(device);
   } catch (const c10::Error&) {
-    fail(ErrorCode::kUsage, "--device ", device, ": not a device (use cpu, cuda or cuda:N)");
+    fail(ErrorCode::kUsage, "device '", device, "': not a device (use cpu, cuda or cuda:N)");
   }
+  // The device comes from the config's "device" key (or --set device=…): name that, not a flag.
   if (d.is_cuda() && !torch::cuda::is_available())
-    fail(ErrorCode::kUsage, "--device ", device,
-         ": CUDA is not available in this LibTorch build or machine (use --device cpu)");
+    fail(ErrorCode::kUsage, "device '", device,
+         "': CUDA is not available in this LibTorch build or machine (use \"device\": \"cpu\" "
+         "in the config or --set device=cpu)");
   if (!d.is_cpu() && !d.is_cuda())
-    fail(ErrorCode::kUsage, "--device ", device, ": only cpu and cuda are supported");
+    fail(ErrorCode::kUsage, "device '", device, "': only cpu and cuda are supported");
   return device;
 }
 

@@ -17,11 +17,6 @@ const std::vector<EnvironmentMode>& environment_modes() {
   return kModes;
 }
 
-std::vector<std::string> environment_mode_names() {
-  std::vector<std::string> names;
-  for (const auto& m : environment_modes()) names.push_back(m.name);
-  return names;
-}
 
 std::shared_ptr<const sim::EnvironmentProvider> make_environment(const ExperimentConfig& cfg,
                                                                  const TraceSet& traces) {

@@ -60,7 +60,8 @@ std::vector<std::vector<std::pair<std::string, nlohmann::json>>> grid(
 config::Document with_assignment(const config::Document& doc,
                                  const std::vector<std::pair<std::string, nlohmann::json>>& a) {
   config::Document d = doc;
-  for (const auto& [k, v] : a) d.apply_override(k + "=" + v.dump());
+  for (const auto& [k, v] : a)
+    d.apply_override(k + "=" + v.dump(), "--sweep " + k + "=" + v.dump());
   return d;
 }
 

@@ -11,9 +11,15 @@ namespace isplitee {
 
 /// Writes `path` atomically: `writer` fills a stream on `path.tmp.<pid>.<n>`, which is flushed,
 /// fsync'ed and renamed over `path`. On any exception the temporary file is removed and the
-/// exception propagates; `path` is then untouched. Parent directories are created.
+/// exception propagates; `path` is then untouched. Parent directories are created. A `path` that
+/// is a directory fails before `writer` runs.
 void write_file_atomic(const std::filesystem::path& path,
                        const std::function<void(std::ostream&)>& writer, bool binary = false);
+
+/// Checks, before any work, that a user-given output file can be written: `path` is not a
+/// directory, its parent directory exists (nothing is created) and is writable. Throws Error(kIo)
+/// saying what is wrong ("cannot write runs: is a directory").
+void check_output_file(const std::filesystem::path& path);
 
 /// Writes `contents` to `path` atomically.
 void write_text_atomic(const std::filesystem::path& path, std::string_view contents);

@@ -8,6 +8,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -26,7 +27,8 @@ class Document {
 
   /// Applies one override "a.b.c=value": value is parsed as JSON when it is valid JSON, else taken
   /// as a string. Intermediate objects are created; array elements are addressed by index.
-  void apply_override(const std::string& assignment);
+  /// `origin` names it in messages about the value (default "--set a.b.c=value").
+  void apply_override(const std::string& assignment, const std::string& origin = "");
   /// Applies each override in order.
   void apply_overrides(const std::vector<std::string>& assignments);
 
@@ -34,10 +36,15 @@ class Document {
   const nlohmann::json& json() const noexcept { return json_; }
   /// The file (or source name) for messages.
   const std::string& source() const noexcept { return source_; }
+  /// Who set the value at `path` (a Node path such as "cost.alpha" or "policies[0].beta"): the
+  /// last `--set` assignment that wrote it or a JSON value above it, else source(). Messages name
+  /// it, so a misspelt `--set` key is blamed on the `--set`, not on the file.
+  const std::string& origin(const std::string& path) const;
 
  private:
   nlohmann::json json_;
   std::string source_;
+  std::vector<std::pair<std::string, std::string>> overrides_;  ///< (Node path, "--set a.b=v")
 };
 
 /// A view of one JSON object under validation. Every accessor records its key as known, so that
@@ -48,6 +55,9 @@ class Node {
   explicit Node(const Document& doc);
   /// A node over `value` at `path` inside `source` (value must outlive the node).
   Node(const nlohmann::json& value, std::string source, std::string path);
+  /// As above, inside `doc` (which must outlive the node): messages name the `--set` that wrote a
+  /// bad value instead of the file.
+  Node(const nlohmann::json& value, const Document& doc, std::string path);
 
   /// Whether `key` is present (and records it as known).
   bool has(const std::string& key) const;
@@ -106,8 +116,11 @@ class Node {
 
  private:
   const nlohmann::json* find(const std::string& key) const;
+  Node child(const nlohmann::json& value, std::string path) const;
+  const std::string& origin_of(const std::string& path) const;
   const nlohmann::json* value_;
   std::string source_, path_;
+  const Document* doc_ = nullptr;  ///< for origin(); null for nodes made without a Document
   mutable std::set<std::string> known_;
 };
 

@@ -84,6 +84,10 @@ TORCH_MODULE(MultiExitNet);
 /// (load_torchvision_weights). The net is returned in training mode.
 MultiExitNet build_model(const ModelConfig& cfg);
 
+/// The architectures this build can construct, in builder-table order (each must be in
+/// builtin_backbones(); a unit test checks both directions).
+std::vector<std::string> builder_architectures();
+
 /// Loads a file written by scripts/export_torchvision.py into `net`'s backbone (and its final
 /// classifier when shapes match; a classifier of another class count is skipped with a warning,
 /// the usual fine-tuning case). Exit heads are not in torchvision and keep their init. Throws

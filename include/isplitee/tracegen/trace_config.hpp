@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "isplitee/config/node.hpp"
-#include "isplitee/distort/distortion.hpp"
+#include "isplitee/distort/spec.hpp"
 
 namespace isplitee::tracegen {
 
