@@ -185,6 +185,8 @@ TEST_F(TraceGenTest, NaNConfidenceOrWrongShapeIsRefused) {
   t.pred.resize(t.num_samples * t.num_exits);
   t.entropy.resize(t.num_samples * t.num_exits);
   t.margin.resize(t.num_samples * t.num_exits);
+  for (auto* v : {&t.conf_cal, &t.entropy_cal, &t.margin_cal})
+    if (!v->empty()) v->resize(t.num_samples * t.num_exits);
   t.label.resize(t.num_samples);
   t.manifest.sample_ids.resize(t.num_samples);
   const auto tmp = root_ / "short";
