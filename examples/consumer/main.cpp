@@ -54,12 +54,16 @@ int main() {
   const char* libs = "core";
 #endif
   isplitee::cost::CostModel cm(isplitee::cost::CostConfig{}, depths);
-  const double r = cm.reward(0, /*c_arm=*/0.9, /*c_final=*/0.95);
+  // One sample whose first exit is 0.9 confident: the exit rule (max_prob, α = 0.5 by default)
+  // lets it exit at split 1, so its reward is s_1 − μ·λ·l_1.
+  const isplitee::cost::ExitRule rule = isplitee::cost::exit_rule_of(cm.config());
+  const bool exited = rule.exits(0, depths.size(), 0.9);
+  const double r = cm.reward(0, exited, /*s_arm=*/0.9, /*s_final=*/0.95);
   const auto doc = isplitee::config::Document::parse(
       R"({"name": "consumer", "cost": {"alpha": 0.7}, "model": {"arch": "resnet_cifar"}})",
       "consumer.json");
   const auto cfg = isplitee::pipeline::parse_experiment(doc);
-  const bool ok = diff < 1e-5 && std::fabs(r - (0.9 - 0.1 * depths[0])) < 1e-12 &&
+  const bool ok = diff < 1e-5 && exited && std::fabs(r - (0.9 - 0.1 * depths[0])) < 1e-12 &&
                   isplitee::policy::builtin_policies().find("i-splitee") != nullptr &&
                   cfg.cost.alpha == 0.7 && cfg.model.input_size == 32;
   std::printf("isplitee %s (%s): %zu exits, split parity %.2e, reward(arm 1) %.3f\n",
