@@ -355,13 +355,14 @@ void md_calibration(std::ostringstream& os, const RunReport& r) {
   if (r.traces.empty() || r.traces.front().calibration.empty()) return;
   const auto& c = r.traces.front().calibration;
   os << "## Calibration (temperature scaling on the " << c.split << " split, " << c.samples
-     << " samples)\n\nUsed when `cost.exit_rule.calibrate` is true. ECE: 15 equal-width bins of "
-        "the "
-        "max-prob confidence.\n\n| exit | temperature | ECE before | ECE after "
-        "|\n|---|---:|---:|---:|\n";
-  for (std::size_t e = 0; e < c.temperature.size(); ++e)
-    os << "| " << e + 1 << " | " << fmt(c.temperature[e], 3) << " | " << fmt(c.ece_before[e], 4)
-       << " | " << fmt(c.ece_after[e], 4) << " |\n";
+     << " samples)\n\nUsed when `cost.exit_rule.calibrate` is true. ECE (%): 15 equal-width bins "
+        "of the max-prob confidence, on the same split.\n\n| exit | temperature | ECE before % | "
+        "ECE after % | change |\n|---|---:|---:|---:|---:|\n";
+  for (std::size_t e = 0; e < c.temperature.size(); ++e) {
+    const double before = 100.0 * c.ece_before[e], after = 100.0 * c.ece_after[e];
+    os << "| " << e + 1 << " | " << fmt(c.temperature[e], 3) << " | " << fmt(before, 3) << " | "
+       << fmt(after, 3) << " | " << (after <= before ? "" : "+") << fmt(after - before, 3) << " |\n";
+  }
   os << '\n';
 }
 
