@@ -14,6 +14,7 @@
 #include "commands.hpp"
 #include "isplitee/common/error.hpp"
 #include "isplitee/common/sha256.hpp"
+#include "isplitee/transport/protocol.hpp"
 
 #if ISPLITEE_WITH_GRPC
 #include "isplitee/grpc/rpc.hpp"
@@ -36,27 +37,7 @@ struct ServeOptions {
   bool no_fold = false;
 };
 
-/// The token from --token-file (trailing whitespace dropped) or ISPLITEE_TOKEN; "" for none.
-std::string read_token(const std::string& file) {
-  std::string token;
-  if (!file.empty()) {
-    std::ifstream in(file, std::ios::binary);
-    ISPLITEE_CHECK_CODE(in, ErrorCode::kIo, "serve: cannot read the token file '", file, "'");
-    std::ostringstream os;
-    os << in.rdbuf();
-    token = os.str();
-    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
-      token.pop_back();
-    ISPLITEE_CHECK(!token.empty(), "serve: the token file '", file, "' is empty");
-  } else if (const char* env = std::getenv("ISPLITEE_TOKEN")) {
-    token = env;
-  }
-  ISPLITEE_CHECK(token.empty() || token.size() >= 16, "serve: the token has ", token.size(),
-                 " characters (at least 16: e.g. `openssl rand -hex 32`)");
-  return token;
-}
-
-#if !ISPLITEE_SERVE_LIVE
+#if ISPLITEE_WITH_GRPC && !ISPLITEE_SERVE_LIVE
 /// The cloud side over a checkpoint with what the model module offers: checks the model SHA-256,
 /// the split (0..K−1) and the activation shape at that split, then runs stages split+1..K and exit
 /// K. Used until the live module's CloudService is part of the build.
@@ -128,6 +109,26 @@ class CheckpointCloud final : public transport::CloudService {
 #endif
 
 #if ISPLITEE_WITH_GRPC
+/// The token from --token-file (trailing whitespace dropped) or ISPLITEE_TOKEN; "" for none.
+std::string read_token(const std::string& file) {
+  std::string token;
+  if (!file.empty()) {
+    std::ifstream in(file, std::ios::binary);
+    ISPLITEE_CHECK_CODE(in, ErrorCode::kIo, "serve: cannot read the token file '", file, "'");
+    std::ostringstream os;
+    os << in.rdbuf();
+    token = os.str();
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
+      token.pop_back();
+    ISPLITEE_CHECK(!token.empty(), "serve: the token file '", file, "' is empty");
+  } else if (const char* env = std::getenv("ISPLITEE_TOKEN")) {
+    token = env;
+  }
+  ISPLITEE_CHECK(token.empty() || token.size() >= 16, "serve: the token has ", token.size(),
+                 " characters (at least 16: e.g. `openssl rand -hex 32`)");
+  return token;
+}
+
 int g_stop_pipe[2] = {-1, -1};
 extern "C" void on_stop_signal(int) {
   const char c = 's';
