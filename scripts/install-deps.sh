@@ -28,6 +28,9 @@ VISION_PACKAGES=(
   python3 python3-torch python3-torchvision python3-scipy python3-skimage python3-pil
   # the embedded default dataset
   dataset-fashion-mnist
+  # the live cloud over the network (isplitee::grpc, `isplitee serve`); openssl: the TLS test's
+  # self-signed certificate
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler openssl
 )
 
 case "${1:-}" in

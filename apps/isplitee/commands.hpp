@@ -39,5 +39,6 @@ Action add_train_command(CLI::App& app, const GlobalOptions& g);
 Action add_trace_command(CLI::App& app, const GlobalOptions& g);
 Action add_distort_command(CLI::App& app, const GlobalOptions& g);
 Action add_profile_command(CLI::App& app, const GlobalOptions& g);
+Action add_serve_command(CLI::App& app, const GlobalOptions& g);
 
 }  // namespace isplitee::app

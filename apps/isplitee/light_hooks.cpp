@@ -36,6 +36,7 @@ CommandList add_vision_commands(CLI::App& app, const GlobalOptions&) {
                                 "run a checkpoint over a dataset split under every distortion")},
       {"distort", add_unavailable(app, "distort", "apply a distortion to an image")},
       {"profile", add_unavailable(app, "profile", "per-exit cost profile of a network")},
+      {"serve", add_unavailable(app, "serve", "the cloud of live split computing over gRPC")},
   };
 }
 

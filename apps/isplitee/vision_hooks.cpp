@@ -19,7 +19,7 @@ CommandList add_vision_commands(CLI::App& app, const GlobalOptions& g) {
   return {
       {"run", add_run_command(app, g)},         {"train", add_train_command(app, g)},
       {"trace", add_trace_command(app, g)},     {"distort", add_distort_command(app, g)},
-      {"profile", add_profile_command(app, g)},
+      {"profile", add_profile_command(app, g)}, {"serve", add_serve_command(app, g)},
   };
 }
 

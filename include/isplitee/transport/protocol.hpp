@@ -2,8 +2,8 @@
 /// \file The live split protocol between an edge and a cloud (docs/method.md, "Live protocol"):
 /// the edge runs stages 1..s and sends the activation at split s, encoded by a codec; the cloud
 /// checks the request against its own model, finishes the network and returns the logits of the
-/// last exit. Transport sits behind CloudClient (gRPC in isplitee::vision's server and client, an
-/// in-process one for tests); the model sits behind CloudService.
+/// last exit. Transport sits behind CloudClient (gRPC in isplitee::grpc,
+/// include/isplitee/grpc/rpc.hpp; an in-process one for tests); the model sits behind CloudService.
 
 #include <chrono>
 #include <cstddef>
