@@ -16,6 +16,7 @@ Use Debian's /usr/bin/python3 (python3-torch, python3-torchvision).
 """
 import argparse
 import json
+import os
 import sys
 
 import torch
@@ -148,7 +149,10 @@ def main():
             "num_classes": classes, "width_mult": args.width_mult, "in_channels": args.in_channels,
             "source": args.weights or f"random-init seed {args.seed}",
             "torchvision_version": torchvision.__version__}
-    torch.save({"isplitee": json.dumps(meta), "state": out_state}, args.out)
+    # The README's --out models/…: create the folder; write under a temporary name, then rename.
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    torch.save({"isplitee": json.dumps(meta), "state": out_state}, args.out + ".part")
+    os.replace(args.out + ".part", args.out)
 
     if args.reference:
         g = torch.Generator().manual_seed(args.seed + 2)

@@ -475,6 +475,7 @@ std::string render_markdown(const RunReport& r, const std::vector<std::string>& 
   md_traces(os, r);
   md_calibration(os, r);
   md_headline(os, r);
+  os << render_paper_table(r);
   md_streams(os, r);
   md_arms(os, r);
   md_sweep(os, r);

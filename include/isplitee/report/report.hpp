@@ -62,6 +62,12 @@ std::vector<std::string> write_report_files(const std::filesystem::path& dir, co
 
 /// The paper-style Markdown report.
 std::string render_markdown(const RunReport& r, const std::vector<std::string>& plot_files);
+/// The "paper table" section of report.md: final exit, random exit, SplitEE and I-SplitEE (found
+/// by registry name) per distortion type and level (from each trace's manifest distortion), with
+/// accuracy, cost per sample, cost reduction and accuracy drop, plus the mean over each type's
+/// levels in the paper's rows-are-methods layout. Schedules are left out; a method that did not run
+/// is named as such. Empty when no stream replays a single trace.
+std::string render_paper_table(const RunReport& r);
 /// summary.csv: one row per (stream, policy) with mean, std and 95% interval of every metric.
 std::string render_summary_csv(const sim::ExperimentResult& r);
 /// sweep.csv: one row per (sweep point, stream, policy).
