@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Builds isplitee under a sanitizer in its own build directory and runs the tests; any report fails.
+#
+# Usage: bash scripts/sanitize.sh [asan|tsan] [extra ctest args]
+#   asan  everything (core, vision, the CLI, all tests incl. integration and fuzz-corpus replays)
+#         with AddressSanitizer + UndefinedBehaviorSanitizer and libstdc++ bounds assertions, in
+#         build-asan; runs the non-slow suite. Every report is fatal; leak detection is on.
+#   tsan  the threaded parts with ThreadSanitizer, in build-tsan: the replay threads (sim), the data
+#         loader (data), and training and trace generation, which run the loader (train, tracegen);
+#         runs their tests. The live edge/cloud code joins this list when it exists.
+# Environment: BUILD_DIR (build-asan / build-tsan), JOBS (nproc), ISPLITEE_SLOW=1 (also slow
+# tests), CCACHE_DISABLE=1 (no ccache). LibTorch, OpenCV and other system libraries are not
+# instrumented; reports inside them that are not our bug are suppressed, narrowly and with a
+# reason per entry, in tests/sanitizers/*.supp.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+mode=${1:-asan}
+[ $# -gt 0 ] && shift
+JOBS=${JOBS:-$(nproc)}
+supp=$root/tests/sanitizers
+
+configure=(-DCMAKE_BUILD_TYPE=Release -DISPLITEE_BUILD_BENCH=OFF)
+if command -v ccache >/dev/null 2>&1 && [ "${CCACHE_DISABLE:-0}" != "1" ]; then
+  configure+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
+ctest_args=(--output-on-failure -j "$JOBS")
+if [ "${ISPLITEE_SLOW:-0}" != "1" ]; then ctest_args+=(-LE slow); fi
+
+case "$mode" in
+  asan)
+    BUILD_DIR=${BUILD_DIR:-build-asan}
+    # Set before the build too: gtest_discover_tests runs the test binaries at build time.
+    export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1:suppressions=$supp/asan.supp"
+    export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$supp/ubsan.supp"
+    export LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0"
+    cmake -S . -B "$BUILD_DIR" "${configure[@]}" -DISPLITEE_SANITIZE=address
+    cmake --build "$BUILD_DIR" -j "$JOBS"
+    ctest --test-dir "$BUILD_DIR" "${ctest_args[@]}" "$@"
+    ;;
+  tsan)
+    BUILD_DIR=${BUILD_DIR:-build-tsan}
+    export TSAN_OPTIONS="halt_on_error=1:abort_on_error=1:second_deadlock_stack=1:suppressions=$supp/tsan.supp"
+    cmake -S . -B "$BUILD_DIR" "${configure[@]}" -DISPLITEE_SANITIZE=thread -DISPLITEE_BUILD_APPS=OFF
+    cmake --build "$BUILD_DIR" -j "$JOBS" --target unit_sim unit_data unit_train unit_tracegen
+    ctest --test-dir "$BUILD_DIR" "${ctest_args[@]}" -L '^(sim|data|train|tracegen)$' "$@"
+    ;;
+  *)
+    echo "usage: bash scripts/sanitize.sh [asan|tsan] [extra ctest args]" >&2
+    exit 2
+    ;;
+esac
