@@ -76,12 +76,13 @@ ModelConfig parse_checkpoint_metadata(const std::string& text, const std::string
     fail(ErrorCode::kData, file, ": malformed checkpoint metadata: ", e.what());
   }
   const auto& meta = metadata;
-  if (!meta.is_object() || meta.value("format", "") != "isplitee-checkpoint")
+  // Compared as JSON values: a field of another type is a mismatch, not a type error.
+  if (!meta.is_object() || !meta.contains("format") || meta["format"] != "isplitee-checkpoint")
     fail(ErrorCode::kData, file, ": metadata 'format' is not \"isplitee-checkpoint\"");
-  if (meta.value("format_version", -1) != kCheckpointFormatVersion)
+  if (!meta.contains("format_version") || meta["format_version"] != kCheckpointFormatVersion)
     fail(ErrorCode::kData, file, ": metadata 'format_version' is ",
-         meta.value("format_version", -1), ", this isplitee reads version ",
-         kCheckpointFormatVersion);
+         meta.contains("format_version") ? meta["format_version"].dump() : "missing",
+         ", this isplitee reads version ", kCheckpointFormatVersion);
   if (!meta.contains("model") || !meta["model"].is_object())
     fail(ErrorCode::kData, file, ": checkpoint metadata lacks the 'model' config");
   ModelConfig cfg;

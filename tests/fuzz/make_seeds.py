@@ -105,6 +105,16 @@ def config():
             {"trace": "none", "length": 150}, {"trace": "gaussian_noise@5", "length": 150}]}]}}))
 
 
+    put("config", "distortions", json.dumps({"trace": {"distortions": [
+        {"name": "none"}, {"name": "glass_blur", "severity": 3, "preset": "auto"},
+        {"name": "gaussian_noise", "params": {"sigma": 20, "units": "px"}},
+        {"name": "gaussian_blur", "params": {"sigma": 1.5, "kernel": "adaee"}},
+        {"name": "chain", "params": {"steps": [{"name": "fog", "severity": 2},
+                                               {"name": "jpeg_compression", "severity": 1}]}}]},
+        "model": {"arch": "mobilenet_v2", "exits": {"mac_fractions": [0.15, 0.3, 0.45]}},
+        "data": {"name": "cifar10", "preprocess": {"resize": 256, "crop": 224, "channels": 3}}}))
+
+
 def idx_pair(n, rows, cols, seed):
     rng = np.random.default_rng(seed)
     img = struct.pack(">IIII", 2051, n, rows, cols) + rng.integers(0, 256, n * rows * cols,
