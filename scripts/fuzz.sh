@@ -9,7 +9,8 @@
 # longer than FUZZ_TIMEOUT seconds (10) is a hang, one that needs more than FUZZ_RSS_MB MiB (2048)
 # is a runaway allocation. Prints one summary line per target (also appended to
 # build-fuzz/fuzz-summary.tsv). Exit status 1 when any target found something.
-# Environment: FUZZ_BUILD_DIR, FUZZ_JOBS (2), FUZZ_RSS_MB, FUZZ_TIMEOUT, FUZZ_CXX (clang++-14).
+# Environment: FUZZ_BUILD_DIR, FUZZ_JOBS (2), FUZZ_RSS_MB, FUZZ_TIMEOUT, FUZZ_CXX (clang++-14),
+# FUZZ_BUILD=0 (run the binaries already in FUZZ_BUILD_DIR without configuring or building).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -39,9 +40,11 @@ launcher=()
 if command -v ccache >/dev/null 2>&1 && [ "${CCACHE_DISABLE:-0}" != "1" ]; then
   launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 fi
-cmake -S . -B "$build" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=Release -DISPLITEE_FUZZ=ON \
-  -DISPLITEE_BUILD_APPS=OFF -DISPLITEE_BUILD_BENCH=OFF "${launcher[@]}" >/dev/null
-nice -n 10 cmake --build "$build" -j "${FUZZ_JOBS:-2}" --target "${targets[@]/#/fuzz_}"
+if [ "${FUZZ_BUILD:-1}" != "0" ]; then
+  cmake -S . -B "$build" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=Release -DISPLITEE_FUZZ=ON \
+    -DISPLITEE_BUILD_APPS=OFF -DISPLITEE_BUILD_BENCH=OFF "${launcher[@]}" >/dev/null
+  nice -n 10 cmake --build "$build" -j "${FUZZ_JOBS:-2}" --target "${targets[@]/#/fuzz_}"
+fi
 
 export ASAN_OPTIONS="detect_leaks=1:detect_stack_use_after_return=1:suppressions=$root/tests/sanitizers/asan.supp"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$root/tests/sanitizers/ubsan.supp"

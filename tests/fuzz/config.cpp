@@ -11,7 +11,7 @@
 
 #include "fuzz/fuzz_support.hpp"
 #include "isplitee/config/node.hpp"
-#include "isplitee/pipeline/experiment.hpp"
+#include "isplitee/pipeline/experiment_config.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace isplitee;
