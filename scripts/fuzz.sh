@@ -14,7 +14,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-targets_all=(config policy_arg trace_csv npy trace_manifest idx cifar report_json checkpoint_meta)
+targets_all=(config policy_arg trace_csv npy trace_manifest idx cifar report_json checkpoint_meta
+             activation_tensor)
 what=${1:-all}
 seconds=${2:-60}
 build=${FUZZ_BUILD_DIR:-build-fuzz}

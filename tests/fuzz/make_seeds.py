@@ -168,6 +168,25 @@ def checkpoint_meta():
     put("checkpoint_meta", "wrong_version.json", json.dumps(dict(meta, format_version=2)))
 
 
+def tensor(codec, shape, payload, scale=1.0, zero_point=0.0):
+    """An activation_tensor input: codec byte, rank, int64 dims, scale, zero point, payload."""
+    return (bytes([codec, len(shape)]) + struct.pack("<%dq" % len(shape), *shape)
+            + struct.pack("<ff", scale, zero_point) + payload)
+
+
+def activation_tensor():
+    rng = np.random.default_rng(7)
+    act = rng.normal(size=(1, 2, 2, 2)).astype(np.float32)
+    put("activation_tensor", "fp32_1x2x2x2", tensor(0, act.shape, act.astype("<f4").tobytes()))
+    put("activation_tensor", "fp16_1x4", tensor(1, (1, 4), act.ravel()[:4].astype("<f2").tobytes()))
+    q = rng.integers(-128, 128, 6, dtype=np.int8)
+    put("activation_tensor", "int8_2x3", tensor(2, (2, 3), q.tobytes(), 0.05, -12.0))
+    put("activation_tensor", "fp32_bad_size", tensor(0, (2, 2), b"\0" * 12))
+    for name in ("fp32", "fp16", "int8", "bf16"):
+        put("activation_tensor", "name_" + name, bytes([3]) + name.encode())
+
+
 if __name__ == "__main__":
-    for f in (npy, trace_csv, trace_manifest, policy_arg, config, idx, cifar, checkpoint_meta):
+    for f in (npy, trace_csv, trace_manifest, policy_arg, config, idx, cifar, checkpoint_meta,
+              activation_tensor):
         f()
