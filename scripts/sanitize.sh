@@ -27,6 +27,16 @@ fi
 ctest_args=(--output-on-failure -j "$JOBS")
 if [ "${ISPLITEE_SLOW:-0}" != "1" ]; then ctest_args+=(-LE slow); fi
 
+# One line per phase for CI logs: wall seconds, and the CPU seconds (user + sys) of everything run
+# so far, which is what the time on idle cores follows (FUZZING.md, "CI time").
+phase() {
+  local cpu
+  times >"$BUILD_DIR/.times"  # in this shell: a pipe would run `times` in a subshell
+  cpu=$(tail -1 "$BUILD_DIR/.times" |
+        awk '{ split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.0f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }')
+  echo "sanitize.sh: $mode $1 done at ${SECONDS} s wall, ${cpu} s CPU (user + sys) so far"
+}
+
 case "$mode" in
   asan)
     BUILD_DIR=${BUILD_DIR:-build-asan}
@@ -36,14 +46,18 @@ case "$mode" in
     export LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0"
     cmake -S . -B "$BUILD_DIR" "${configure[@]}" -DISPLITEE_SANITIZE=address
     cmake --build "$BUILD_DIR" -j "$JOBS"
+    phase build
     ctest --test-dir "$BUILD_DIR" "${ctest_args[@]}" "$@"
+    phase tests
     ;;
   tsan)
     BUILD_DIR=${BUILD_DIR:-build-tsan}
     export TSAN_OPTIONS="halt_on_error=1:abort_on_error=1:second_deadlock_stack=1:suppressions=$supp/tsan.supp"
     cmake -S . -B "$BUILD_DIR" "${configure[@]}" -DISPLITEE_SANITIZE=thread -DISPLITEE_BUILD_APPS=OFF
     cmake --build "$BUILD_DIR" -j "$JOBS" --target unit_sim unit_data unit_train unit_tracegen
+    phase build
     ctest --test-dir "$BUILD_DIR" "${ctest_args[@]}" -L '^(sim|data|train|tracegen)$' "$@"
+    phase tests
     ;;
   *)
     echo "usage: bash scripts/sanitize.sh [asan|tsan] [extra ctest args]" >&2
