@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Builds isplitee under a sanitizer in its own build directory and runs the tests; any report fails.
 #
-# Usage: bash scripts/sanitize.sh [asan|tsan] [extra ctest args]
-#   asan  everything (core, vision, the CLI, all tests incl. integration and fuzz-corpus replays)
-#         with AddressSanitizer + UndefinedBehaviorSanitizer and libstdc++ bounds assertions, in
-#         build-asan; runs the non-slow suite. Every report is fatal; leak detection is on.
-#   tsan  the threaded parts with ThreadSanitizer, in build-tsan: the replay threads (sim), the data
-#         loader (data), and training and trace generation, which run the loader (train, tracegen);
-#         runs their tests. The live edge/cloud code joins this list when it exists.
+# Usage: bash scripts/sanitize.sh [asan|asan-ci|tsan] [extra ctest args]
+#   asan     everything (core, vision, the CLI, all tests incl. integration, kill tests and
+#            fuzz-corpus replays) with AddressSanitizer + UndefinedBehaviorSanitizer and libstdc++
+#            bounds assertions, in build-asan; runs the non-slow suite. Every report is fatal; leak
+#            detection is on.
+#   asan-ci  what CI runs (scripts/ci-extra.sh), the same build directory and options: every core
+#            unit test, the data readers and loader (unit_data) and every fuzz-corpus replay
+#            (config, traces, NPY, reports, policies, activations, IDX, CIFAR, checkpoint
+#            metadata). `asan` runs the rest: model, distort, train, tracegen, pipeline, the CLI.
+#   tsan     the threaded parts with ThreadSanitizer, in build-tsan: the replay threads (sim), the
+#            data loader (data), and training and trace generation, which run the loader (train,
+#            tracegen); runs their tests. The live edge/cloud code joins this list when it exists.
+#            SANITIZE_VISION=0: the light build (no LibTorch/OpenCV), replay threads only.
 # Environment: BUILD_DIR (build-asan / build-tsan), JOBS (nproc), ISPLITEE_SLOW=1 (also slow
 # tests), CCACHE_DISABLE=1 (no ccache). LibTorch, OpenCV and other system libraries are not
 # instrumented; reports inside them that are not our bug are suppressed, narrowly and with a
@@ -38,29 +44,45 @@ phase() {
 }
 
 case "$mode" in
-  asan)
+  asan | asan-ci)
     BUILD_DIR=${BUILD_DIR:-build-asan}
     # Set before the build too: gtest_discover_tests runs the test binaries at build time.
     export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1:suppressions=$supp/asan.supp"
     export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$supp/ubsan.supp"
     export LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0"
     cmake -S . -B "$BUILD_DIR" "${configure[@]}" -DISPLITEE_SANITIZE=address
-    cmake --build "$BUILD_DIR" -j "$JOBS"
-    phase build
-    ctest --test-dir "$BUILD_DIR" "${ctest_args[@]}" "$@"
+    if [ "$mode" = asan ]; then
+      cmake --build "$BUILD_DIR" -j "$JOBS"
+      phase build
+      ctest --test-dir "$BUILD_DIR" "${ctest_args[@]}" "$@"
+    else
+      core=(common config cost policy stream sim trace report transport)
+      replays=$(sed -n 's/^ *isplitee_add_fuzz_target(\([a-z_0-9]*\).*/fuzz_replay_\1/p' \
+                tests/fuzz/CMakeLists.txt)
+      # shellcheck disable=SC2086  # one target per word
+      cmake --build "$BUILD_DIR" -j "$JOBS" --target "${core[@]/#/unit_}" unit_data $replays
+      phase build
+      labels=$(IFS='|'; echo "${core[*]}|data|fuzz")
+      ctest --test-dir "$BUILD_DIR" "${ctest_args[@]}" -L "^($labels)\$" "$@"
+    fi
     phase tests
     ;;
   tsan)
     BUILD_DIR=${BUILD_DIR:-build-tsan}
     export TSAN_OPTIONS="halt_on_error=1:abort_on_error=1:second_deadlock_stack=1:suppressions=$supp/tsan.supp"
-    cmake -S . -B "$BUILD_DIR" "${configure[@]}" -DISPLITEE_SANITIZE=thread -DISPLITEE_BUILD_APPS=OFF
-    cmake --build "$BUILD_DIR" -j "$JOBS" --target unit_sim unit_data unit_train unit_tracegen
+    threaded=(sim data train tracegen)
+    vision=ON
+    if [ "${SANITIZE_VISION:-1}" = "0" ]; then threaded=(sim) vision=OFF; fi
+    cmake -S . -B "$BUILD_DIR" "${configure[@]}" -DISPLITEE_SANITIZE=thread -DISPLITEE_BUILD_APPS=OFF \
+      -DISPLITEE_BUILD_VISION=$vision
+    cmake --build "$BUILD_DIR" -j "$JOBS" --target "${threaded[@]/#/unit_}"
     phase build
-    ctest --test-dir "$BUILD_DIR" "${ctest_args[@]}" -L '^(sim|data|train|tracegen)$' "$@"
+    labels=$(IFS='|'; echo "${threaded[*]}")
+    ctest --test-dir "$BUILD_DIR" "${ctest_args[@]}" -L "^($labels)\$" "$@"
     phase tests
     ;;
   *)
-    echo "usage: bash scripts/sanitize.sh [asan|tsan] [extra ctest args]" >&2
+    echo "usage: bash scripts/sanitize.sh [asan|asan-ci|tsan] [extra ctest args]" >&2
     exit 2
     ;;
 esac
