@@ -15,6 +15,7 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <typeinfo>
@@ -117,6 +118,14 @@ inline std::filesystem::path fresh_dir(const std::string& name) {
   std::filesystem::remove_all(d, ec);
   std::filesystem::create_directories(d);
   return d;
+}
+
+/// The bytes of the file at `path`.
+inline std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in) die("cannot read scratch file ", path.string());
+  return bytes;
 }
 
 /// Writes `bytes` to `path` as they are.

@@ -5,6 +5,8 @@
 // consistent, and its manifest survives a JSON round trip.
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "fuzz/fuzz_support.hpp"
 #include "isplitee/trace/npy.hpp"
@@ -15,7 +17,7 @@ namespace {
 const char* const kColumns[] = {"conf.npy",    "pred.npy",   "label.npy",
                                 "entropy.npy", "margin.npy", "logits.npy"};
 
-// Valid N = 4, K = 3 columns, written once and copied for inputs that give none.
+// Valid N = 4, K = 3 columns, written once; their bytes are kept for inputs that give none.
 void write_default_columns(const std::filesystem::path& dir) {
   using isplitee::trace::write_npy;
   write_npy(
@@ -31,10 +33,14 @@ void write_default_columns(const std::filesystem::path& dir) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace isplitee;
+  // Kept in memory and written like the input's files: std::filesystem::copy_file (sendfile) gave
+  // up with EINTR when libFuzzer's timeout alarm arrived mid-copy, a crash of the harness.
   static const auto defaults = [] {
     const auto d = fuzz::fresh_dir("default_columns");
     write_default_columns(d);
-    return d;
+    std::vector<std::string> bytes;
+    for (std::size_t i = 0; i < 3; ++i) bytes.push_back(fuzz::read_file(d / kColumns[i]));
+    return bytes;
   }();
   const auto parts = fuzz::split_files(data, size);
   const auto dir = fuzz::fresh_dir("trace");
@@ -43,7 +49,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (i + 1 < parts.size())
       fuzz::write_file(dir / kColumns[i], parts[i + 1]);
     else if (i < 3)
-      std::filesystem::copy_file(defaults / kColumns[i], dir / kColumns[i]);
+      fuzz::write_file(dir / kColumns[i], defaults[i]);
   }
   fuzz::accepts([&] {
     const auto t = trace::read_trace(dir);
