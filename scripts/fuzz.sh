@@ -61,14 +61,16 @@ for t in "${targets[@]}"; do
   [ -f "tests/fuzz/dict/$t.dict" ] && args+=(-dict="tests/fuzz/dict/$t.dict")
   echo "fuzz.sh: $t for $seconds s (log: $log)"
   set +e
+  start=$SECONDS
   nice -n 19 "$build/tests/fuzz/fuzz_$t" "${args[@]}" "$work" "${seeds[@]}" >"$log" 2>&1
   rc=$?
+  ran=$((SECONDS - start))  # less than asked when a finding stopped the run
   set -e
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
-  corpus=$(grep -o 'corp: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+  corpus=$(find "$work" -type f | wc -l)  # the corpus directory after the run
   findings=$(find "$artifacts" -type f | wc -l)
-  line="$t	${seconds}s	${execs:-?} execs	${rate:-?} exec/s	corpus $corpus	findings $findings	rc $rc"
+  line="$t	${ran}s of ${seconds}s	${execs:-?} execs	${rate:-?} exec/s	corpus $corpus	findings $findings	rc $rc"
   echo "$line" | tee -a "$build/fuzz-summary.tsv"
   if [ "$rc" -ne 0 ] || [ "$findings" -ne 0 ]; then
     status=1
