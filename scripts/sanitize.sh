@@ -62,8 +62,10 @@ case "$mode" in
       # shellcheck disable=SC2086  # one target per word
       cmake --build "$BUILD_DIR" -j "$JOBS" --target "${core[@]/#/unit_}" unit_data $replays
       phase build
-      labels=$(IFS='|'; echo "${core[*]}|data|fuzz")
-      ctest --test-dir "$BUILD_DIR" "${ctest_args[@]}" -L "^($labels)\$" "$@"
+      # Test binaries run directly: ctest's labels say "unit", not the module, and the tests of
+      # binaries not built here would count as failures.
+      for m in "${core[@]}" data; do "$BUILD_DIR/tests/unit_$m" --gtest_brief=1; done
+      ctest --test-dir "$BUILD_DIR/tests/fuzz" "${ctest_args[@]}" "$@"
     fi
     phase tests
     ;;
@@ -77,8 +79,7 @@ case "$mode" in
       -DISPLITEE_BUILD_VISION=$vision
     cmake --build "$BUILD_DIR" -j "$JOBS" --target "${threaded[@]/#/unit_}"
     phase build
-    labels=$(IFS='|'; echo "${threaded[*]}")
-    ctest --test-dir "$BUILD_DIR" "${ctest_args[@]}" -L "^($labels)\$" "$@"
+    for m in "${threaded[@]}"; do "$BUILD_DIR/tests/unit_$m" --gtest_brief=1; done  # as in asan-ci
     phase tests
     ;;
   *)
