@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 targets_all=(config policy_arg trace_csv npy trace_manifest idx cifar report_json checkpoint_meta
-             activation_tensor)
+             activation_tensor activation_message)  # activation_message: a build with gRPC
 what=${1:-all}
 seconds=${2:-60}
 build=${FUZZ_BUILD_DIR:-build-fuzz}
