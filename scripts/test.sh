@@ -28,3 +28,7 @@ BUILD_DIR=${BUILD_DIR:-build}
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
 cmake --build "$BUILD_DIR" -j "$JOBS"
 ctest --test-dir "$BUILD_DIR" "${ctest_args[@]}" "$@"
+
+# ---- Sanitizers (issue 13): the suite again under ASan + UBSan, in build-asan --------------------
+# Extra ctest args apply to it too; skipped with ISPLITEE_SANITIZERS=0 (e.g. a quick local run).
+if [ "${ISPLITEE_SANITIZERS:-1}" != "0" ]; then bash scripts/ci-extra.sh "$@"; fi

@@ -37,6 +37,16 @@ std::string line_column(const std::string& text, std::size_t byte) {
   return "line " + std::to_string(line) + ", column " + std::to_string(col);
 }
 
+// Text that did not come through the JSON parser (--set, --policy) must be UTF-8: every later
+// dump() of it (messages, config.resolved.json, report.json) would throw otherwise.
+void check_utf8(const nlohmann::json& j, const std::string& what) {
+  try {
+    (void)j.dump();
+  } catch (const nlohmann::json::type_error&) {
+    fail(ErrorCode::kUsage, what, ": not valid UTF-8 text");
+  }
+}
+
 }  // namespace
 
 std::string type_name(const nlohmann::json& j) {
@@ -68,6 +78,8 @@ Document Document::parse(const std::string& text, const std::string& source_name
     std::string detail = colon == std::string::npos ? what : what.substr(colon + 2);
     fail(ErrorCode::kUsage, source_name, ": malformed JSON at ",
          line_column(text, e.byte > 0 ? e.byte - 1 : 0), ": ", detail);
+  } catch (const nlohmann::json::exception& e) {  // e.g. a number beyond double's range
+    fail(ErrorCode::kUsage, source_name, ": malformed JSON: ", e.what());
   }
   if (!d.json_.is_object())
     fail(ErrorCode::kUsage, source_name, ": the top level must be a JSON object, got ",
@@ -79,12 +91,14 @@ Document Document::from_json(nlohmann::json j, const std::string& source_name) {
   Document d;
   d.json_ = std::move(j);
   d.source_ = source_name;
+  check_utf8(d.json_, source_name);
   if (!d.json_.is_object())
     fail(ErrorCode::kUsage, source_name, ": the top level must be a JSON object");
   return d;
 }
 
 void Document::apply_override(const std::string& assignment, const std::string& origin) {
+  check_utf8(nlohmann::json(assignment), "--set " + assignment);
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
     fail(ErrorCode::kUsage, "--set ", assignment, ": expected KEY.PATH=VALUE");
@@ -93,7 +107,7 @@ void Document::apply_override(const std::string& assignment, const std::string& 
   nlohmann::json value;
   try {
     value = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error&) {
+  } catch (const nlohmann::json::exception&) {  // also a number beyond double's range
     value = text;  // bare words are strings: --set policy.name=i-splitee
   }
   const auto parts = split(key, '.');

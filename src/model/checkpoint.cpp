@@ -68,6 +68,38 @@ void save_checkpoint(const std::filesystem::path& path, MultiExitNetImpl& net,
   commit_file(tmp, path);
 }
 
+ModelConfig parse_checkpoint_metadata(const std::string& text, const std::string& file,
+                                      nlohmann::json& metadata) {
+  try {
+    metadata = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    fail(ErrorCode::kData, file, ": malformed checkpoint metadata: ", e.what());
+  }
+  const auto& meta = metadata;
+  // Compared as JSON values: a field of another type is a mismatch, not a type error.
+  if (!meta.is_object() || !meta.contains("format") || meta["format"] != "isplitee-checkpoint")
+    fail(ErrorCode::kData, file, ": metadata 'format' is not \"isplitee-checkpoint\"");
+  if (!meta.contains("format_version") || meta["format_version"] != kCheckpointFormatVersion)
+    fail(ErrorCode::kData, file, ": metadata 'format_version' is ",
+         meta.contains("format_version") ? meta["format_version"].dump() : "missing",
+         ", this isplitee reads version ", kCheckpointFormatVersion);
+  if (!meta.contains("model") || !meta["model"].is_object())
+    fail(ErrorCode::kData, file, ": checkpoint metadata lacks the 'model' config");
+  ModelConfig cfg;
+  try {
+    cfg = parse_model_config(config::Node(meta["model"], file, "metadata.model"));
+  } catch (const Error& e) {
+    fail(ErrorCode::kData, e.what());
+  }
+  cfg.pretrained.clear();  // the weights come from the checkpoint, not a torchvision export
+  expect_field(meta, "arch", cfg.arch, file);
+  expect_field(meta, "head", cfg.head, file);
+  expect_field(meta, "num_classes", cfg.num_classes, file);
+  expect_field(meta, "input_size", cfg.input_size, file);
+  expect_field(meta, "in_channels", cfg.in_channels, file);
+  return cfg;
+}
+
 LoadedCheckpoint load_checkpoint(const std::filesystem::path& path) {
   const std::string file = path.string();
   if (!std::filesystem::is_regular_file(path)) fail(ErrorCode::kIo, file, ": checkpoint not found");
@@ -82,32 +114,9 @@ LoadedCheckpoint load_checkpoint(const std::filesystem::path& path) {
     fail(ErrorCode::kData, file,
          ": no isplitee metadata (not written by isplitee save_checkpoint?)");
   LoadedCheckpoint out;
-  try {
-    out.metadata = nlohmann::json::parse(mv.toStringRef());
-  } catch (const nlohmann::json::exception& e) {
-    fail(ErrorCode::kData, file, ": malformed checkpoint metadata: ", e.what());
-  }
+  out.config = parse_checkpoint_metadata(mv.toStringRef(), file, out.metadata);
   const auto& meta = out.metadata;
-  if (!meta.is_object() || meta.value("format", "") != "isplitee-checkpoint")
-    fail(ErrorCode::kData, file, ": metadata 'format' is not \"isplitee-checkpoint\"");
-  if (meta.value("format_version", -1) != kCheckpointFormatVersion)
-    fail(ErrorCode::kData, file, ": metadata 'format_version' is ",
-         meta.value("format_version", -1), ", this isplitee reads version ",
-         kCheckpointFormatVersion);
-  if (!meta.contains("model") || !meta["model"].is_object())
-    fail(ErrorCode::kData, file, ": checkpoint metadata lacks the 'model' config");
-  try {
-    out.config = parse_model_config(config::Node(meta["model"], file, "metadata.model"));
-  } catch (const Error& e) {
-    fail(ErrorCode::kData, e.what());
-  }
-  out.config.pretrained.clear();  // the weights come from the checkpoint, not a torchvision export
   out.net = MultiExitNet(out.config);
-  expect_field(meta, "arch", out.config.arch, file);
-  expect_field(meta, "head", out.config.head, file);
-  expect_field(meta, "num_classes", out.config.num_classes, file);
-  expect_field(meta, "input_size", out.config.input_size, file);
-  expect_field(meta, "in_channels", out.config.in_channels, file);
   expect_field(meta, "exit_blocks", out.net->exit_blocks(), file);
   expect_field(meta, "num_exits", out.net->num_exits(), file);
   const auto expected_shapes = shapes_of(*out.net);

@@ -198,7 +198,7 @@ SweepAxis parse_sweep(const std::string& text) {
     ISPLITEE_CHECK(!v.empty(), "--sweep ", text, ": empty value in the list");
     try {
       axis.values.push_back(nlohmann::json::parse(v));
-    } catch (const nlohmann::json::parse_error&) {
+    } catch (const nlohmann::json::exception&) {  // also a number beyond double's range
       axis.values.emplace_back(v);
     }
   }

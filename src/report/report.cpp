@@ -180,6 +180,47 @@ nlohmann::json to_json(const RunReport& r) {
           {"sweep", sweep}};
 }
 
+namespace {
+
+// The fields of `config` and `meta` that the renderers read, with the types they read them as.
+void check_rendered_fields(const RunReport& r, const std::string& source) {
+  using Json = nlohmann::json;
+  const auto need = [&](const Json& parent, const std::string& path, const char* key,
+                        bool (Json::*is)() const noexcept, const char* what) {
+    if (parent.is_object() && parent.contains(key) && !(parent[key].*is)())
+      fail(ErrorCode::kData, source, ": ", path, ".", key, ": expected ", what, ", got ",
+           parent[key].type_name());
+  };
+  if (!r.config.is_object() || !r.meta.is_object())
+    fail(ErrorCode::kData, source, ": config and meta must be JSON objects");
+  need(r.config, "config", "name", &Json::is_string, "a string");
+  for (const char* section : {"data", "trace", "cost"})
+    need(r.config, "config", section, &Json::is_object, "an object");
+  need(r.config.value("data", Json::object()), "config.data", "name", &Json::is_string, "a string");
+  need(r.config.value("trace", Json::object()), "config.trace", "split", &Json::is_string,
+       "a string");
+  const Json cost = r.config.value("cost", Json::object());
+  for (const char* key : {"alpha", "lambda", "mu", "offload"})
+    need(cost, "config.cost", key, &Json::is_number, "a number");
+  for (const char* key : {"depth_units", "side_info"})
+    need(cost, "config.cost", key, &Json::is_string, "a string");
+  for (const char* key : {"isplitee_version", "git_hash", "written_at"})
+    need(r.meta, "meta", key, &Json::is_string, "a string");
+  need(r.meta, "meta", "model", &Json::is_object, "an object");
+  need(r.meta.value("model", Json::object()), "meta.model", "summary", &Json::is_string,
+       "a string");
+  need(r.meta, "meta", "timings", &Json::is_object, "an object");
+  for (const char* stage : {"model", "traces", "streams", "policies", "total"})
+    need(r.meta.value("timings", Json::object()), "meta.timings", stage, &Json::is_number,
+         "a number");
+  for (std::size_t i = 0; i < r.sweep.size(); ++i)
+    if (r.sweep[i].assignment.size() != r.sweep_keys.size())
+      fail(ErrorCode::kData, source, ": sweep[", i, "]: ", r.sweep[i].assignment.size(),
+           " assigned keys, but sweep_keys lists ", r.sweep_keys.size());
+}
+
+}  // namespace
+
 RunReport run_report_from_json(const nlohmann::json& j, const std::string& source) {
   RunReport r;
   try {
@@ -202,6 +243,7 @@ RunReport run_report_from_json(const nlohmann::json& j, const std::string& sourc
   } catch (const nlohmann::json::exception& e) {
     fail(ErrorCode::kData, source, ": malformed report: ", e.what());
   }
+  check_rendered_fields(r, source);
   return r;
 }
 
@@ -213,7 +255,7 @@ RunReport read_run_report(const fs::path& dir) {
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(read_text_file(p));
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse errors and out-of-range numbers
     fail(ErrorCode::kData, p.string(), ": malformed JSON: ", e.what());
   }
   return run_report_from_json(j, p.string());

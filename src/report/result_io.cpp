@@ -28,6 +28,42 @@ nlohmann::json stat_json(const std::string& name, const sim::Stat& s) {
 
 double num_of(const nlohmann::json& j) { return j.is_null() ? std::nan("") : j.get<double>(); }
 
+// What every reader of a result (tables, summary, plots) relies on; a hand-edited or foreign
+// report.json that breaks it is refused with the first inconsistency instead of crashing later.
+void check_structure(const sim::ExperimentResult& r, const std::string& source) {
+  const auto bad = [&](const std::string& where, const auto&... what) {
+    fail(ErrorCode::kData, source, ": ", where, ": ", what...);
+  };
+  const std::size_t k = r.num_arms, np = r.policies.size();
+  if (r.depths.size() != k) bad("depths", r.depths.size(), " values for num_arms = ", k);
+  if (r.cells.size() != r.streams.size() * np)
+    bad("cells", r.cells.size(), " cells for ", r.streams.size(), " streams × ", np, " policies");
+  for (std::size_t i = 0; i < r.cells.size(); ++i) {
+    const auto& c = r.cells[i];
+    const std::string where = "cells[" + std::to_string(i) + "]";
+    if (c.stream != r.streams[i / np] || c.policy != r.policies[i % np])
+      bad(where, "stream '", c.stream, "', policy '", c.policy, "' where '", r.streams[i / np],
+          "', '", r.policies[i % np], "' belong (cells are stream-major)");
+    for (const char* m : {"accuracy", "cost_per_sample", "cost_reduction", "accuracy_drop",
+                          "offload_fraction", "regret", "dynamic_regret"})
+      if (!c.has_metric(m)) bad(where, "lacks the metric '", m, "'");
+    if (c.arm_histogram.size() != k + 1 || c.exit_histogram.size() != k)
+      bad(where, "arm/exit histograms have ", c.arm_histogram.size(), "/", c.exit_histogram.size(),
+          " entries for K = ", k, " (expected K+1/K)");
+    if (c.regret_mean.size() != c.curve_t.size() || c.regret_low.size() != c.curve_t.size() ||
+        c.regret_high.size() != c.curve_t.size())
+      bad(where, "regret curve columns differ in length");
+    if (!c.arm_over_time.empty() && c.bin_edges.size() != c.arm_over_time.size() + 1)
+      bad(where, c.bin_edges.size(), " bin edges for ", c.arm_over_time.size(), " bins");
+    for (const auto& bin : c.arm_over_time)
+      if (bin.size() != k + 1)
+        bad(where, "an arm_over_time bin has ", bin.size(), " entries, not K+1");
+    if (c.segment_traces.size() != c.segment_starts.size())
+      bad(where, c.segment_starts.size(), " segment starts for ", c.segment_traces.size(),
+          " segment traces");
+  }
+}
+
 }  // namespace
 
 nlohmann::json to_json(const sim::ExperimentResult& r) {
@@ -117,6 +153,7 @@ sim::ExperimentResult experiment_result_from_json(const nlohmann::json& j,
   } catch (const nlohmann::json::exception& e) {
     fail(ErrorCode::kData, source, ": not a valid experiment result (", e.what(), ")");
   }
+  check_structure(r, source);
   return r;
 }
 

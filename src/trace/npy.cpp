@@ -1,5 +1,6 @@
 #include "isplitee/trace/npy.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -107,8 +108,8 @@ Raw read_raw(const std::filesystem::path& path) {
   {
     auto f = field(header, "fortran_order", file);
     const auto s = f.find_first_not_of(' ');
-    ISPLITEE_CHECK_CODE(f.compare(s, 5, "False") == 0, ErrorCode::kData, file,
-                        ": Fortran-order arrays are not supported (save with C order)");
+    ISPLITEE_CHECK_CODE(s != std::string::npos && f.compare(s, 5, "False") == 0, ErrorCode::kData,
+                        file, ": Fortran-order arrays are not supported (save with C order)");
   }
   {
     auto s = field(header, "shape", file);
@@ -143,14 +144,23 @@ std::vector<Out> convert(const Raw& r, const std::filesystem::path& path, bool f
   ISPLITEE_CHECK_CODE(ok, ErrorCode::kData, file, ": dtype '", r.descr,
                       "' not supported (expected ", floating ? "'<f4' float32" : "'<i4' int32",
                       ")");
-  std::size_t n = 1;
-  for (auto d : r.shape) n *= d;
   const std::size_t isz = item_size(r.descr);
+  // Overflow-checked element count; the size check below then bounds every allocation by the
+  // bytes present.
+  const bool empty = std::find(r.shape.begin(), r.shape.end(), 0) != r.shape.end();
+  std::size_t n = empty ? 0 : 1;
+  for (auto d : r.shape) {
+    if (empty) break;
+    ISPLITEE_CHECK_CODE(n <= std::numeric_limits<std::size_t>::max() / isz / d, ErrorCode::kData,
+                        file, ": the shape in the NPY header is too large");
+    n *= d;
+  }
   ISPLITEE_CHECK_CODE(r.bytes.size() >= n * isz, ErrorCode::kData, file,
                       ": truncated data: expected ", n * isz, " bytes for ", n, " elements, found ",
                       r.bytes.size());
   std::vector<Out> out(n);
   const char* src = r.bytes.data();
+  if (n == 0) return out;
   if (isz == sizeof(Out)) {
     std::memcpy(out.data(), src, n * isz);
   } else if (floating) {

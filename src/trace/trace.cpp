@@ -131,7 +131,7 @@ Trace read_directory(const fs::path& dir) {
   nlohmann::json mj;
   try {
     mj = nlohmann::json::parse(read_text_file(mpath));
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse errors and out-of-range numbers
     fail(ErrorCode::kData, mpath.string(), ": malformed JSON (", e.what(), ")");
   }
   Trace t;

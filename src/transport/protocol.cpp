@@ -113,10 +113,8 @@ std::size_t encoded_size(std::size_t numel, Codec c) noexcept {
 std::size_t EncodedTensor::numel() const noexcept {
   if (shape.empty()) return 0;
   std::size_t n = 1;
-  for (auto d : shape) {
-    if (d < 0) return 0;
-    n *= static_cast<std::size_t>(d);
-  }
+  for (auto d : shape)  // a product past 64 bits would wrap to a small, plausible count
+    if (d < 0 || __builtin_mul_overflow(n, static_cast<std::size_t>(d), &n)) return 0;
   return n;
 }
 
@@ -156,8 +154,9 @@ void decode(const EncodedTensor& t, std::vector<float>& out) {
     ISPLITEE_CHECK_CODE(d > 0 && d <= (std::int64_t{1} << 31), ErrorCode::kData,
                         "activation: shape dimension ", d, " is out of range [1, 2^31]");
   const std::size_t n = t.numel();
-  ISPLITEE_CHECK_CODE(!t.shape.empty() && n <= (std::size_t{1} << 31), ErrorCode::kData,
-                      "activation: ", n, " values is out of range [1, 2^31]");
+  ISPLITEE_CHECK_CODE(n >= 1 && n <= (std::size_t{1} << 31), ErrorCode::kData,
+                      "activation: the number of values of the rank-", t.shape.size(),
+                      " shape is out of range [1, 2^31]");
   ISPLITEE_CHECK_CODE(t.bytes.size() == encoded_size(n, t.codec), ErrorCode::kData,
                       "activation: ", t.bytes.size(), " bytes for ", n, " ", to_string(t.codec),
                       " values (expected ", encoded_size(n, t.codec), ")");

@@ -16,10 +16,38 @@ enum class ErrorCode : int {
   kInternal = 1,  ///< a broken invariant inside isplitee
 };
 
+namespace detail {
+/// `message` with control characters escaped (\n, \r, \t, \xNN): messages quote bad input, and
+/// an error must stay one line whatever that input holds.
+inline std::string one_line(const std::string& message) {
+  std::string out;
+  out.reserve(message.size());
+  for (const char ch : message) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c != 0x7f) {
+      out += ch;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else {
+      const char* hex = "0123456789abcdef";
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+}  // namespace detail
+
 /// The exception thrown by every isplitee module. `what()` is one line meant for a user.
 class Error : public std::runtime_error {
  public:
-  Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  Error(ErrorCode code, const std::string& message)
+      : std::runtime_error(detail::one_line(message)), code_(code) {}
   /// The category of the failure (decides the CLI exit code).
   ErrorCode code() const noexcept { return code_; }
 

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "isplitee/model/checkpoint_metadata.hpp"
 #include "isplitee/model/multi_exit_net.hpp"
 
 namespace isplitee::model {

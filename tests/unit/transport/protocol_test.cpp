@@ -93,6 +93,9 @@ TEST(Codec, BadMessagesAreDataErrors) {
   bad = t;
   bad.shape = {1 << 20, 1 << 20};
   expect_data(bad, "out of range");
+  bad.shape = {std::int64_t{1} << 31, std::int64_t{1} << 31, 4};  // 2^64 values wrap to 0
+  bad.bytes.clear();
+  expect_data(bad, "out of range");
   bad = encode(x.data(), {4}, Codec::kInt8);
   bad.scale = 0.0f;
   expect_data(bad, "int8 scale");
