@@ -521,9 +521,13 @@ class BudgetedUcb final : public Policy {
                      "budgeted-ucb: target_reduction needs the arms' costs");
       target_ = (1.0 - reduction_) * (*info.arm_costs)[num_arms() - 1];
     }
-    // Decision: with an unknown horizon κ = 1/sqrt(10^4), the horizon of a typical stream.
+    // Decision: κ = 10/√T by default, not the 1/√T of the plain primal-dual rule. The rule's
+    // overspend is bounded by η_T/(κT); with 1/√T that was 1–3% of B on the Fashion-MNIST streams
+    // (10,000 steps), with 10/√T it is ≤ 0.3% at the same accuracy: the faster dual variable
+    // alternates between the two arms around the budget, a randomised mix of the two. An unknown
+    // horizon counts as T = 10^4.
     if (kappa_ <= 0)
-      kappa_ = 1.0 / std::sqrt(static_cast<double>(info.horizon ? info.horizon : 10000));
+      kappa_ = 10.0 / std::sqrt(static_cast<double>(info.horizon ? info.horizon : 10000));
   }
   Action do_select(const Round& r) override {
     const std::size_t k = num_arms();
@@ -736,10 +740,10 @@ void add_builtin_policies(PolicyRegistry& r) {
          "the arm's (or every arm's) statistics restart; uniform arm with probability alpha",
          {{"beta", 1.0, 0.0, 1e3, false, "exploration weight beta"},
           {"warmup", 100, 1, 1e9, true, "observations that estimate an arm's mean (M)"},
-          {"eps", 0.05, 0.0, 1e3, false, "CUSUM drift epsilon (reward units)"},
+          {"eps", 0.1, 0.0, 1e3, false, "CUSUM drift epsilon (reward units)"},
           {"h", 10.0, 1e-9, 1e9, false, "CUSUM alarm threshold h (reward units)"},
           {"alpha", 0.01, 0.0, 1.0, false, "probability of a uniform arm (alpha_e)"},
-          ParamInfo::choice("reset", {"arm", "all"}, "what an alarm restarts")},
+          ParamInfo::choice("reset", {"all", "arm"}, "what an alarm restarts")},
          [](const nlohmann::json& q, std::size_t k, std::uint64_t s) {
            return std::make_unique<ChangeDetectingUcb<CusumDetector>>(
                k, "cusum-ucb", p(q, "beta"), p(q, "alpha"), reset_scope_of(q), s,
@@ -751,11 +755,11 @@ void add_builtin_policies(PolicyRegistry& r) {
          "UCB with side observations plus a Gaussian GLR change test per arm (threshold "
          "2 sigma^2 ln(3 n^1.5/delta)); on a detection the arm (or every arm) restarts",
          {{"beta", 1.0, 0.0, 1e3, false, "exploration weight beta"},
-          {"sigma", 0.25, 1e-6, 1e3, false, "sub-Gaussian scale of the rewards"},
+          {"sigma", 0.4, 1e-6, 1e3, false, "sub-Gaussian scale of the rewards"},
           {"delta", 0.01, 1e-12, 1.0, false, "false-alarm level delta"},
           {"check_every", 16, 1, 1e6, true, "observations between two tests of an arm"},
           {"alpha", 0.01, 0.0, 1.0, false, "probability of a uniform arm (alpha_e)"},
-          ParamInfo::choice("reset", {"arm", "all"}, "what a detection restarts")},
+          ParamInfo::choice("reset", {"all", "arm"}, "what a detection restarts")},
          [](const nlohmann::json& q, std::size_t k, std::uint64_t s) {
            return std::make_unique<ChangeDetectingUcb<GlrDetector>>(
                k, "glr-ucb", p(q, "beta"), p(q, "alpha"), reset_scope_of(q), s,
@@ -772,7 +776,7 @@ void add_builtin_policies(PolicyRegistry& r) {
         {"target_reduction", 0.0, 0.0, 1.0, false,
          "target cost reduction vs final-exit, B = (1 - r) gamma_K (exclusive with budget)"},
         {"beta", 1.0, 0.0, 1e3, false, "confidence width of both bounds"},
-        {"kappa", 0.0, 0.0, 1e3, false, "dual step size (0: 1/sqrt(T))"}},
+        {"kappa", 0.0, 0.0, 1e3, false, "dual step size kappa (0: 10/sqrt(T))"}},
        [](const nlohmann::json& q, std::size_t k, std::uint64_t) {
          ISPLITEE_CHECK(p(q, "budget") == 0 || p(q, "target_reduction") == 0,
                         "policy 'budgeted-ucb': give either budget (", p(q, "budget"),

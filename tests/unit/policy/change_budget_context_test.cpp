@@ -61,7 +61,7 @@ std::vector<std::uint64_t> alarm_rounds(const Policy& p) {
 
 TEST(ChoiceParams, ParseValidateListAndRoundTrip) {
   const auto d = spec_of(R"({"name": "cusum-ucb"})");
-  EXPECT_EQ(d.params.at("reset"), "arm");  // the first choice is the default
+  EXPECT_EQ(d.params.at("reset"), "all");  // the first choice is the default
   const auto s = spec_of(R"({"name": "glr-ucb", "reset": "all", "delta": 0.05})");
   EXPECT_EQ(s.params.at("reset"), "all");
   EXPECT_EQ(to_json(spec_of(to_json(s).dump())), to_json(s));
@@ -77,8 +77,8 @@ TEST(ChoiceParams, ParseValidateListAndRoundTrip) {
   const auto it = std::find_if(info.params.begin(), info.params.end(),
                                [](const ParamInfo& p) { return p.name == "reset"; });
   ASSERT_NE(it, info.params.end());
-  EXPECT_EQ(it->choices, (std::vector<std::string>{"arm", "all"}));
-  EXPECT_EQ(it->default_json(), "arm");
+  EXPECT_EQ(it->choices, (std::vector<std::string>{"all", "arm"}));
+  EXPECT_EQ(it->default_json(), "all");
 }
 
 TEST(CusumUcb, AlarmsWhereThePageStatisticCrossesH) {
