@@ -112,11 +112,9 @@ Action add_replay_command(CLI::App& app, const GlobalOptions& g) {
   cmd->add_option("--trace", o->traces,
                   "trace directory or CSV (conf_1..K,pred_1..K,label); NAME=PATH to name it")
       ->required();
-  cmd->add_option(
-      "--policy", o->policies,
-      "policy NAME or NAME:key=value,... (repeatable; 'all' = every registered policy the traces "
-      "support; 
-      "default i-splitee and final-exit)");
+  cmd->add_option("--policy", o->policies,
+                  "policy NAME or NAME:key=value,... (repeatable; 'all' = every registered policy "
+                  "the traces support; default i-splitee and final-exit)");
   cmd->add_option("--set", o->sets,
                   "override KEY=VALUE under cost.* or streams.* (e.g. cost.alpha=0.6)");
   cmd->add_option("--repeats", o->repeats, "repeats (a permutation of each trace per repeat)")
