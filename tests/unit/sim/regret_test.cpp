@@ -104,8 +104,7 @@ double recovery_share(const std::string& policy, std::size_t seg) {
     const auto m = run_policy(*p, env, cm, s, o);
     EXPECT_EQ(m.segment_best_arm, (std::vector<std::size_t>{0, 2}));
     double hits = 0;
-    for (std::size_t t = seg; t < 2 * seg; ++t)
-      hits += m.steps_record[t].action == policy::Action::split(2);
+    for (std::size_t t = seg; t < 2 * seg; ++t) hits += m.steps_record[t].action == policy::Action::split(2);
     share += hits / static_cast<double>(seg) / 3.0;
   }
   return share;

@@ -98,9 +98,9 @@ TEST(OnlineSession, SideInformationModesWhenTheSampleExited) {
     int valid;
     double reward0;
   };
-  for (const Case& c :
-       {Case{cost::SideInfo::kStrict, 0, 0.0}, Case{cost::SideInfo::kProxy, 1, 0.7 - 0.6},
-        Case{cost::SideInfo::kOracle, 1, 0.6 - 0.6}}) {
+  for (const Case& c : {Case{cost::SideInfo::kStrict, 0, 0.0},
+                        Case{cost::SideInfo::kProxy, 1, 0.7 - 0.6},
+                        Case{cost::SideInfo::kOracle, 1, 0.6 - 0.6}}) {
     Recorder rec(3, {Action::split(1)});
     OnlineSession s(rec, paper3(c.mode));
     s.decide();
