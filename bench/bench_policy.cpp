@@ -6,6 +6,7 @@
 //                                                 bench/python/policy_reference.py must reproduce
 #include <benchmark/benchmark.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -24,7 +25,10 @@ namespace {
 const std::vector<double> kPaperDepths = {3, 6, 9, 12, 15, 18, 19};
 
 /// A K=7 trace with the paper's depths: confidences rise with depth, as in MobileNetV2 exits.
-std::shared_ptr<trace::Trace> bench_trace(std::size_t n, std::uint64_t seed, double shift = 0.0) {
+/// With `context`, entropy and margin columns that follow the confidence (for contextual
+/// policies; the others never read them).
+std::shared_ptr<trace::Trace> bench_trace(std::size_t n, std::uint64_t seed, double shift = 0.0,
+                                          bool context = false) {
   auto t = std::make_shared<trace::Trace>();
   const std::vector<double> mean = {0.35, 0.45, 0.55, 0.65, 0.75, 0.85, 0.9};
   t->num_samples = n;
@@ -44,6 +48,10 @@ std::shared_ptr<trace::Trace> bench_trace(std::size_t n, std::uint64_t seed, dou
       c = c < 0 ? 0 : c > 1 ? 1 : c;
       t->conf.push_back(static_cast<float>(c));
       t->pred.push_back(rng.uniform() < c ? y : (y + 1) % 10);
+      if (context) {
+        t->entropy.push_back(static_cast<float>((1.0 - c) * std::log(10.0)));
+        t->margin.push_back(static_cast<float>(0.9 * c));
+      }
     }
   }
   return t;
@@ -53,7 +61,9 @@ std::shared_ptr<trace::Trace> bench_trace(std::size_t n, std::uint64_t seed, dou
 /// `lambda` = 0.1 (paper): the best arm is shallow, few side observations per round;
 /// `lambda` = 0.01: deep arms win, up to 7 side observations per round (the costly case).
 void BM_ReplayDecisions(benchmark::State& state, const std::string& policy, double lambda) {
-  const auto tr = bench_trace(10000, 1);
+  const bool context =
+      policy::make_policy(policy::parse_policy_argument(policy), 7, 0)->needs_context();
+  const auto tr = bench_trace(10000, 1, 0.0, context);
   cost::CostConfig cfg;
   cfg.lambda = lambda;
   const cost::CostModel cm(cfg, kPaperDepths);
@@ -105,8 +115,10 @@ void BM_Sweep(benchmark::State& state) {
     spec.trace_names.push_back("trace" + std::to_string(i));
     spec.traces.push_back(bench_trace(10000, 100 + i, 0.02 * i));
   }
+  // The goal is about version 0.1's 14 policies: the policies added later are left out.
   for (const auto& n : policy::builtin_policies().names())
-    spec.policies.push_back(policy::parse_policy_argument(n == "fixed" ? "fixed:arm=3" : n));
+    if (n != "cusum-ucb" && n != "glr-ucb" && n != "budgeted-ucb" && n != "linucb-split")
+      spec.policies.push_back(policy::parse_policy_argument(n == "fixed" ? "fixed:arm=3" : n));
   spec.repeats = 5;
   spec.threads = static_cast<std::size_t>(state.range(0));
   for (auto _ : state) {
@@ -169,9 +181,22 @@ BENCHMARK_CAPTURE(BM_ReplayDecisions, discounted_ucb, std::string("discounted-uc
     ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_ReplayDecisions, per_sample_oracle, std::string("per-sample-oracle"), 0.1)
     ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ReplayDecisions, cusum_ucb, std::string("cusum-ucb"), 0.1)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ReplayDecisions, glr_ucb, std::string("glr-ucb"), 0.1)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ReplayDecisions, budgeted_ucb,
+                  std::string("budgeted-ucb:target_reduction=0.3"), 0.1)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ReplayDecisions, linucb_split, std::string("linucb-split"), 0.1)
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_ReplayDecisions, i_splitee_deep, std::string("i-splitee"), 0.01)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_ReplayDecisions, sw_ucb_deep, std::string("sw-ucb"), 0.01)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ReplayDecisions, glr_ucb_deep, std::string("glr-ucb"), 0.01)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ReplayDecisions, linucb_split_deep, std::string("linucb-split"), 0.01)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Sweep)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 

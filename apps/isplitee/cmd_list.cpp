@@ -24,13 +24,18 @@ nlohmann::json registries() {
   nlohmann::json pol = nlohmann::json::array();
   for (const auto& p : policy::builtin_policies().entries()) {
     nlohmann::json params = nlohmann::json::array();
-    for (const auto& a : p.params)
-      params.push_back({{"name", a.name},
-                        {"default", a.default_value},
-                        {"min", a.lo},
-                        {"max", a.hi},
-                        {"integer", a.integer},
-                        {"description", a.description}});
+    for (const auto& a : p.params) {
+      nlohmann::json pj = {
+          {"name", a.name}, {"default", a.default_json()}, {"description", a.description}};
+      if (a.choices.empty()) {
+        pj["min"] = a.lo;
+        pj["max"] = a.hi;
+        pj["integer"] = a.integer;
+      } else {
+        pj["choices"] = a.choices;
+      }
+      params.push_back(pj);
+    }
     pol.push_back({{"name", p.name},
                    {"description", p.description},
                    {"role", policy::to_string(p.role)},
@@ -91,11 +96,16 @@ void print_text(const nlohmann::json& r, const std::string& which) {
     std::printf("policies (%zu):\n", r["policies"].size());
     for (const auto& p : r["policies"]) {
       std::string params;
-      for (const auto& a : p["params"])
-        params += (params.empty() ? "" : ", ") + a["name"].get<std::string>() + "=" +
-                  format_number(a["default"].get<double>()) + " [" +
-                  format_number(a["min"].get<double>()) + ", " +
-                  format_number(a["max"].get<double>()) + "]";
+      for (const auto& a : p["params"]) {
+        params += (params.empty() ? "" : ", ") + a["name"].get<std::string>() + "=";
+        if (a.contains("choices"))
+          params += a["default"].get<std::string>() + " {" +
+                    join(a["choices"].get<std::vector<std::string>>(), "|") + "}";
+        else
+          params += format_number(a["default"].get<double>()) + " [" +
+                    format_number(a["min"].get<double>()) + ", " +
+                    format_number(a["max"].get<double>()) + "]";
+      }
       std::printf("  %-18s %-9s %s%s\n", p["name"].get<std::string>().c_str(),
                   p["role"].get<std::string>().c_str(), p["description"].get<std::string>().c_str(),
                   p["default_run"].get<bool>() ? "" : " (not in the default run)");

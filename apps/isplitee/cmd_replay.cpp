@@ -66,9 +66,16 @@ void run_replay(const ReplayOptions& o, const GlobalOptions& g) {
   std::vector<std::string> names = o.policies;
   if (names.empty()) names = {"i-splitee", "final-exit"};
   if (names.size() == 1 && names[0] == "all") {
-    names = policy::builtin_policies().names();
-    for (auto& n : names)
+    // Every registered policy the traces can serve: contextual ones need exit 1's entropy and
+    // margin, which plain CSV traces lack.
+    bool context = true;
+    for (const auto& t : spec.traces) context &= !t->entropy.empty() && !t->margin.empty();
+    names.clear();
+    for (auto n : policy::builtin_policies().names()) {
       if (n == "fixed") n = "fixed:arm=1";
+      const auto p = policy::make_policy(policy::parse_policy_argument(n), 1, 0);
+      if (context || !p->needs_context()) names.push_back(n);
+    }
   }
   for (const auto& n : names) spec.policies.push_back(policy::parse_policy_argument(n));
   spec.repeats = o.repeats;
@@ -106,8 +113,8 @@ Action add_replay_command(CLI::App& app, const GlobalOptions& g) {
                   "trace directory or CSV (conf_1..K,pred_1..K,label); NAME=PATH to name it")
       ->required();
   cmd->add_option("--policy", o->policies,
-                  "policy NAME or NAME:key=value,... (repeatable; 'all' = every registered policy; "
-                  "default i-splitee and final-exit)");
+                  "policy NAME or NAME:key=value,... (repeatable; 'all' = every registered policy "
+                  "the traces support; default i-splitee and final-exit)");
   cmd->add_option("--set", o->sets,
                   "override KEY=VALUE under cost.* or streams.* (e.g. cost.alpha=0.6)");
   cmd->add_option("--repeats", o->repeats, "repeats (a permutation of each trace per repeat)")

@@ -96,7 +96,9 @@ PolicySpec parse_policy_spec(const config::Node& node) {
   ISPLITEE_CHECK(!s.label.empty(), node.source(), ": ", node.path_of("label"),
                  ": must not be empty");
   for (const auto& prm : info->params) {
-    if (prm.integer) {
+    if (!prm.choices.empty()) {
+      s.params[prm.name] = node.choice(prm.name, prm.choices.front(), prm.choices);
+    } else if (prm.integer) {
       s.params[prm.name] = static_cast<double>(
           node.integer(prm.name, static_cast<std::int64_t>(prm.default_value),
                        static_cast<std::int64_t>(prm.lo), static_cast<std::int64_t>(prm.hi)));
@@ -139,7 +141,7 @@ std::unique_ptr<Policy> make_policy(const PolicySpec& spec, std::size_t num_arms
   nlohmann::json params = nlohmann::json::object();
   for (const auto& prm : info.params)
     params[prm.name] =
-        spec.params.contains(prm.name) ? spec.params.at(prm.name).get<double>() : prm.default_value;
+        spec.params.contains(prm.name) ? spec.params.at(prm.name) : prm.default_json();
   return info.factory(params, num_arms, seed);
 }
 

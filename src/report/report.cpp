@@ -451,6 +451,60 @@ void md_streams(std::ostringstream& os, const RunReport& r) {
   }
 }
 
+/// Change detectors on scheduled streams: delay per change and false alarms (mean ± 95% interval
+/// over repeats).
+void md_change_detection(std::ostringstream& os, const RunReport& r) {
+  const auto& res = r.result;
+  bool any = false;
+  for (const auto& c : res.cells) any |= c.has_metric("false_alarms") && is_schedule(c);
+  if (!any) return;
+  os << "## Change detection\n\nPer change of a scheduled stream: repeats whose detector raised an "
+        "alarm on any arm within "
+     << sim::kDetectionWindow
+     << " steps after the change (and before the next one), and the delay in steps from the "
+        "change to that first alarm (mean ± 95% interval over the detecting repeats). Every other "
+        "alarm is a false alarm.\n\n";
+  for (const auto& c : res.cells) {
+    if (!c.has_metric("false_alarms") || !is_schedule(c)) continue;
+    os << "### " << c.policy << " on " << c.stream
+       << "\n\n| change (t) | to | detected | delay (steps) |\n|---:|---|---:|---:|\n";
+    for (std::size_t i = 0; i < c.changes.size(); ++i) {
+      const auto& d = c.changes[i];
+      os << "| " << d.step + 1 << " | "
+         << (i + 1 < c.segment_traces.size() ? c.segment_traces[i + 1] : "") << " | " << d.detected
+         << "/" << res.repeats << " | " << (d.detected ? fmt_stat(d.delay, 1.0, 0) : "n/a")
+         << " |\n";
+    }
+    os << "\nFalse alarms per run: " << fmt_stat(c.metric("false_alarms"), 1.0, 1)
+       << "; alarms per run: " << fmt_stat(c.metric("alarms"), 1.0, 1)
+       << "; changes detected per run: " << fmt_stat(c.metric("detected_changes"), 1.0, 1) << " of "
+       << c.changes.size() << ".\n\n";
+  }
+}
+
+/// Policies with a cost target: realised cost against the target, and the best fixed arm whose
+/// hindsight cost meets it.
+void md_budget(std::ostringstream& os, const RunReport& r) {
+  const auto& res = r.result;
+  bool any = false;
+  for (const auto& c : res.cells) any |= c.has_metric("cost_target");
+  if (!any) return;
+  os << "## Cost budget\n\nRealised mean cost per sample against the target B, and the reference: "
+        "the most accurate fixed arm whose hindsight mean cost on the stream is at most B.\n\n"
+        "| stream | policy | B | cost/sample | gap % | accuracy % | reference arm | ref. "
+        "accuracy % | ref. cost/sample |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n";
+  for (const auto& c : res.cells) {
+    if (!c.has_metric("cost_target")) continue;
+    os << "| " << c.stream << " | " << c.policy << " | " << fmt(c.metric("cost_target").mean, 4)
+       << " | " << fmt_stat(c.metric("cost_per_sample"), 1.0, 4) << " | "
+       << fmt_stat(c.metric("budget_gap_pct"), 1.0, 2) << " | "
+       << fmt_stat(c.metric("accuracy"), 1.0, 2) << " | " << fmt(c.metric("budget_ref_arm").mean, 1)
+       << " | " << fmt_stat(c.metric("budget_ref_accuracy"), 1.0, 2) << " | "
+       << fmt_stat(c.metric("budget_ref_cost_per_sample"), 1.0, 4) << " |\n";
+  }
+  os << '\n';
+}
+
 /// Where each policy splits on the first stream.
 void md_arms(std::ostringstream& os, const RunReport& r) {
   const auto& res = r.result;
@@ -519,6 +573,8 @@ std::string render_markdown(const RunReport& r, const std::vector<std::string>& 
   md_headline(os, r);
   os << render_paper_table(r);
   md_streams(os, r);
+  md_change_detection(os, r);
+  md_budget(os, r);
   md_arms(os, r);
   md_sweep(os, r);
   md_plots(os, r, plot_files);

@@ -64,6 +64,38 @@ void check_structure(const sim::ExperimentResult& r, const std::string& source) 
   }
 }
 
+sim::Stat stat_from_json(const nlohmann::json& mj) {
+  sim::Stat s;
+  s.mean = num_of(mj.at("mean"));
+  s.std = num_of(mj.at("std"));
+  s.ci_low = num_of(mj.at("ci_low"));
+  s.ci_high = num_of(mj.at("ci_high"));
+  for (const auto& v : mj.at("values")) s.values.push_back(num_of(v));
+  return s;
+}
+
+/// Change detection per change (policies with a change detector only).
+nlohmann::json changes_json(const sim::CellResult& c) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& d : c.changes)
+    out.push_back(
+        {{"step", d.step}, {"detected", d.detected}, {"delay", stat_json("delay", d.delay)}});
+  return out;
+}
+
+std::vector<sim::ChangeDetection> changes_from_json(const nlohmann::json& cj) {
+  std::vector<sim::ChangeDetection> out;
+  if (!cj.contains("changes")) return out;
+  for (const auto& dj : cj.at("changes")) {
+    sim::ChangeDetection d;
+    d.step = dj.at("step").get<std::size_t>();
+    d.detected = dj.at("detected").get<std::size_t>();
+    d.delay = stat_from_json(dj.at("delay"));
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
 }  // namespace
 
 nlohmann::json to_json(const sim::ExperimentResult& r) {
@@ -86,6 +118,7 @@ nlohmann::json to_json(const sim::ExperimentResult& r) {
            {"high", c.regret_high}}},
          {"arm_over_time", {{"bin_edges", c.bin_edges}, {"fractions", c.arm_over_time}}},
          {"segments", {{"starts", c.segment_starts}, {"traces", c.segment_traces}}}});
+    if (!c.changes.empty()) cells.back()["changes"] = changes_json(c);
   }
   return {{"cost", cost::to_json(r.cost)},
           {"mode", r.mode},
@@ -127,15 +160,8 @@ sim::ExperimentResult experiment_result_from_json(const nlohmann::json& j,
       c.policy = cj.at("policy").get<std::string>();
       c.policy_name = cj.at("policy_name").get<std::string>();
       c.steps = cj.at("steps").get<std::size_t>();
-      for (const auto& mj : cj.at("metrics")) {
-        sim::Stat s;
-        s.mean = num_of(mj.at("mean"));
-        s.std = num_of(mj.at("std"));
-        s.ci_low = num_of(mj.at("ci_low"));
-        s.ci_high = num_of(mj.at("ci_high"));
-        for (const auto& v : mj.at("values")) s.values.push_back(num_of(v));
-        c.metrics.emplace_back(mj.at("name").get<std::string>(), std::move(s));
-      }
+      for (const auto& mj : cj.at("metrics"))
+        c.metrics.emplace_back(mj.at("name").get<std::string>(), stat_from_json(mj));
       c.arm_histogram = cj.at("arm_histogram").get<std::vector<double>>();
       c.exit_histogram = cj.at("exit_histogram").get<std::vector<double>>();
       const auto& rc = cj.at("regret_curve");
@@ -148,6 +174,7 @@ sim::ExperimentResult experiment_result_from_json(const nlohmann::json& j,
           cj.at("arm_over_time").at("fractions").get<std::vector<std::vector<double>>>();
       c.segment_starts = cj.at("segments").at("starts").get<std::vector<std::size_t>>();
       c.segment_traces = cj.at("segments").at("traces").get<std::vector<std::string>>();
+      c.changes = changes_from_json(cj);
       r.cells.push_back(std::move(c));
     }
   } catch (const nlohmann::json::exception& e) {

@@ -63,6 +63,9 @@ struct StreamRepeat {
   stream::Stream stream;
   Hindsight hindsight;
   double final_accuracy = 0, final_cost = 0;
+  /// Accuracy and cost per sample of every fixed arm on this stream (only when a policy has a
+  /// cost target: the budget reference).
+  std::vector<double> arm_accuracy, arm_cost;
 };
 
 /// The resolved inputs shared by every task of an experiment.
@@ -115,6 +118,21 @@ Plan make_plan(const ExperimentSpec& spec, const cost::ExitRule& rule) {
   return p;
 }
 
+/// Replays every fixed arm on the stream (hindsight accuracy and cost per sample of each arm), the
+/// reference of a policy with a cost target.
+void fixed_arm_reference(const Plan& plan, Environment& env, const cost::CostModel& cm,
+                         const RunOptions& o, StreamRepeat& sr) {
+  RunOptions b = o;
+  b.record_steps = false;
+  for (std::size_t j = 0; j < plan.k; ++j) {
+    const auto fixed =
+        make_policy(policy::parse_policy_argument("fixed:arm=" + std::to_string(j + 1)), plan.k, 0);
+    const auto m = run_policy(*fixed, env, cm, sr.stream, b);
+    sr.arm_accuracy.push_back(m.accuracy);
+    sr.arm_cost.push_back(m.cost_per_sample);
+  }
+}
+
 /// One (stream, repeat) task: draw the stream, open its environment (a trace replay copies the
 /// stream's rows in order, so the permuted replay reads memory sequentially), run the baseline,
 /// then every policy.
@@ -156,6 +174,10 @@ void run_task(const ExperimentSpec& spec, const Plan& plan, const cost::CostMode
     runs[p * spec.repeats] = run_policy(*policy, *env, cm, sr.stream, o);
     tick();
   }
+  bool any_target = false;
+  for (std::size_t p = 0; p < spec.policies.size(); ++p)
+    any_target |= std::isfinite(runs[p * spec.repeats].events.cost_target);
+  if (any_target) fixed_arm_reference(plan, *env, cm, o, sr);
   // Only the segment boundaries are needed after the runs.
   sr.stream.samples = {};
   sr.stream.segment = {};
@@ -185,6 +207,86 @@ const std::vector<std::pair<const char*, MetricFn>>& metric_table() {
                             const StreamRepeat&) { return static_cast<double>(m.best_arm + 1); }},
   };
   return kMetrics;
+}
+
+/// Distinct alarm rounds of one run, in order.
+std::vector<std::uint64_t> alarm_rounds(const policy::PolicyEvents& e) {
+  std::vector<std::uint64_t> t;
+  for (const auto& a : e.alarms)
+    if (t.empty() || t.back() != a.t) t.push_back(a.t);
+  return t;
+}
+
+/// Change detection of a policy with a detector: per change of the stream (every segment start
+/// after the first), the repeats that raised an alarm within kDetectionWindow steps after it and
+/// before the next change, and the delay to that alarm; every other alarm is a false alarm.
+void add_change_detection(CellResult& c, const RunMetrics* rm, std::size_t nr) {
+  if (!rm[0].events.detects_changes) return;
+  const auto& starts = c.segment_starts;
+  const std::size_t nchange = starts.size() > 1 ? starts.size() - 1 : 0;
+  std::vector<std::vector<double>> delays(nchange);
+  std::vector<double> alarms, false_alarms, detected;
+  for (std::size_t r = 0; r < nr; ++r) {
+    const auto t = alarm_rounds(rm[r].events);
+    std::vector<bool> explained(t.size(), false);
+    double found = 0;
+    for (std::size_t i = 0; i < nchange; ++i) {
+      const std::size_t from = starts[i + 1];
+      const std::size_t next = i + 2 < starts.size() ? starts[i + 2] : c.steps;
+      const std::size_t to = std::min(next, from + kDetectionWindow);
+      bool first = true;
+      for (std::size_t a = 0; a < t.size(); ++a) {
+        if (t[a] < from || t[a] >= to) continue;
+        explained[a] = true;
+        if (first) delays[i].push_back(static_cast<double>(t[a] - from)), found += 1, first = false;
+      }
+    }
+    alarms.push_back(static_cast<double>(t.size()));
+    false_alarms.push_back(
+        static_cast<double>(std::count(explained.begin(), explained.end(), false)));
+    detected.push_back(found);
+  }
+  c.metrics.emplace_back("alarms", summarize(alarms));
+  c.metrics.emplace_back("false_alarms", summarize(false_alarms));
+  c.metrics.emplace_back("detected_changes", summarize(detected));
+  for (std::size_t i = 0; i < nchange; ++i) {
+    ChangeDetection d;
+    d.step = starts[i + 1];
+    d.detected = delays[i].size();
+    if (!delays[i].empty()) {
+      d.delay = summarize(delays[i]);
+    } else {
+      d.delay.mean = d.delay.std = d.delay.ci_low = d.delay.ci_high = std::nan("");
+    }
+    c.changes.push_back(std::move(d));
+  }
+}
+
+/// For a policy with a cost target B: the target, the realised gap to it in %, and the best fixed
+/// arm (by accuracy) whose hindsight cost per sample on the stream is ≤ B, per repeat.
+void add_budget_reference(CellResult& c, const RunMetrics* rm, const StreamRepeat* sr,
+                          std::size_t nr) {
+  if (!std::isfinite(rm[0].events.cost_target)) return;
+  std::vector<double> target, gap, arm, acc, cost;
+  for (std::size_t r = 0; r < nr; ++r) {
+    const double b = rm[r].events.cost_target;
+    target.push_back(b);
+    gap.push_back(b > 0 ? 100.0 * (rm[r].cost_per_sample - b) / b : std::nan(""));
+    std::size_t best = sr[r].arm_cost.size();
+    for (std::size_t j = 0; j < sr[r].arm_cost.size(); ++j)
+      if (sr[r].arm_cost[j] <= b &&
+          (best == sr[r].arm_cost.size() || sr[r].arm_accuracy[j] > sr[r].arm_accuracy[best]))
+        best = j;
+    const bool ok = best < sr[r].arm_cost.size();
+    arm.push_back(ok ? static_cast<double>(best + 1) : std::nan(""));
+    acc.push_back(ok ? sr[r].arm_accuracy[best] : std::nan(""));
+    cost.push_back(ok ? sr[r].arm_cost[best] : std::nan(""));
+  }
+  c.metrics.emplace_back("cost_target", summarize(target));
+  c.metrics.emplace_back("budget_gap_pct", summarize(gap));
+  c.metrics.emplace_back("budget_ref_arm", summarize(arm));
+  c.metrics.emplace_back("budget_ref_accuracy", summarize(acc));
+  c.metrics.emplace_back("budget_ref_cost_per_sample", summarize(cost));
 }
 
 /// Summarises the repeats of one (stream, policy).
@@ -230,6 +332,8 @@ CellResult make_cell(const ExperimentSpec& spec, const Plan& plan, std::size_t s
     c.regret_low.push_back(st.ci_low);
     c.regret_high.push_back(st.ci_high);
   }
+  add_change_detection(c, rm, nr);
+  add_budget_reference(c, rm, sr, nr);
   return c;
 }
 

@@ -195,6 +195,7 @@ RunMetrics run_policy(policy::Policy& policy, Environment& env, const cost::Cost
     }
   }
   finish_metrics(m, sc, session.totals(), T, has_oracle, options.activation_bytes.size() == k);
+  m.events = policy.events();
   return m;
 }
 

@@ -2,6 +2,8 @@
 // these run in both builds. Every bad input gets exactly one line "isplitee: error: …", the
 // documented exit code, and no work done before it.
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -76,6 +78,36 @@ TEST_F(CoreCli, StepsIntoADirectoryFailsBeforeTheWork) {
   const auto ok = run_cli(replay("--steps " + shell_quote((dir_->path() / "s.csv").string())));
   EXPECT_EQ(ok.rc, 0) << ok.output;
   EXPECT_TRUE(fs::exists(dir_->path() / "s.csv"));
+}
+
+TEST_F(CoreCli, ChoiceParamsAndThePolicyAllList) {
+  // A choice-valued parameter: listed with its choices, parsed, and a wrong value is one error
+  // line naming the choices.
+  const auto j = nlohmann::json::parse(run_cli("list policies --json").output);
+  bool seen = false;
+  for (const auto& p : j)  // `list policies --json` is the list itself
+    for (const auto& a : p["params"])
+      if (p["name"] == "glr-ucb" && a["name"] == "reset") {
+        seen = true;
+        EXPECT_EQ(a["choices"], nlohmann::json({"all", "arm"}));
+        EXPECT_EQ(a["default"], "all");
+      }
+  EXPECT_TRUE(seen);
+  EXPECT_NE(run_cli("list policies").output.find("reset=all {all|arm}"), std::string::npos);
+  const auto ok = run_cli("replay --trace " + shell_quote(trace_.string()) +
+                          " --policy glr-ucb:reset=arm --policy cusum-ucb --repeats 1 --json");
+  ASSERT_EQ(ok.rc, 0) << ok.output;
+  expect_one_error(
+      run_cli("replay --trace " + shell_quote(trace_.string()) + " --policy glr-ucb:reset=never"),
+      2, "reset");
+  // The synthetic trace has no entropy or margin: 'all' runs every other policy.
+  const auto all = run_cli("replay --trace " + shell_quote(trace_.string()) +
+                           " --policy all --repeats 1 --json");
+  ASSERT_EQ(all.rc, 0) << all.output;
+  const auto r = nlohmann::json::parse(all.output);
+  const auto policies = r["policies"].get<std::vector<std::string>>();
+  EXPECT_EQ(std::count(policies.begin(), policies.end(), "linucb-split"), 0);
+  EXPECT_EQ(std::count(policies.begin(), policies.end(), "glr-ucb"), 1);
 }
 
 TEST(CoreCliParse, MisspeltSubcommandIsNamed) {

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -58,6 +59,22 @@ struct RunInfo {
       nullptr;  ///< paper-mode edge cost γ_j of each arm and the offload cost o last (K+1 values)
 };
 
+/// A change detector's alarm: at round `t` (0-based, the round whose observation fired it) the
+/// detector of arm `arm` fired.
+struct ChangeAlarm {
+  std::uint64_t t = 0;
+  Arm arm = 0;
+};
+
+/// What a policy reports about its own run beyond its actions, read once after the last round:
+/// change alarms (policies with a change detector) and the mean cost it aimed at (budgeted
+/// policies). The simulator copies it into the run's metrics for the report.
+struct PolicyEvents {
+  bool detects_changes = false;     ///< the policy runs a change detector (alarms are meaningful)
+  std::vector<ChangeAlarm> alarms;  ///< in round order
+  double cost_target = std::numeric_limits<double>::quiet_NaN();  ///< NaN: no cost target
+};
+
 /// Base of every policy. The public non-virtual API checks invariants; private hooks do the work.
 class Policy {
  public:
@@ -88,6 +105,8 @@ class Policy {
   /// Whether the policy reads Feedback::costs and Feedback::quality (null otherwise: pricing every
   /// side observation costs replay speed that reward-only learners do not need).
   virtual bool needs_costs() const noexcept { return false; }
+  /// Alarms and cost target of the run so far (empty for most policies).
+  virtual PolicyEvents events() const { return {}; }
 
  private:
   [[noreturn]] void bad_arm(Arm a) const;
@@ -97,16 +116,33 @@ class Policy {
   std::size_t num_arms_;
 };
 
-/// One numeric parameter of a policy.
+/// One parameter of a policy: a number in [lo, hi] (an integer when `integer`), or, when `choices`
+/// is not empty, a string that must be one of them (the default is choices.front()).
 struct ParamInfo {
   std::string name;
   double default_value = 0;
   double lo = 0, hi = 0;
   bool integer = false;
   std::string description;
+  std::vector<std::string> choices;
+
+  /// A string parameter with the given choices; the first is the default.
+  static ParamInfo choice(std::string name, std::vector<std::string> choices,
+                          std::string description) {
+    ParamInfo p;
+    p.name = std::move(name);
+    p.choices = std::move(choices);
+    p.description = std::move(description);
+    return p;
+  }
+  /// The default as JSON (a number, or the first choice).
+  nlohmann::json default_json() const {
+    return choices.empty() ? nlohmann::json(default_value) : nlohmann::json(choices.front());
+  }
 };
 
-/// Builds a policy from its (validated, defaults-filled) params, K and a seed.
+/// Builds a policy from its (validated, defaults-filled) params, K and a seed: numbers as JSON
+/// numbers, choice parameters as JSON strings.
 using Factory = std::function<std::unique_ptr<Policy>(const nlohmann::json& params,
                                                       std::size_t num_arms, std::uint64_t seed)>;
 

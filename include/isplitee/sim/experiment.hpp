@@ -40,13 +40,27 @@ struct ExperimentSpec {
   std::size_t decision_batch = 1;  ///< decisions taken before their outcomes are observed
 };
 
+/// How a policy's change detector did on one change of a scheduled stream: an alarm counts for
+/// the change when it comes within kDetectionWindow steps after it (and before the next change).
+struct ChangeDetection {
+  std::size_t step = 0;      ///< first step (0-based) of the segment that starts the change
+  std::size_t detected = 0;  ///< repeats with an alarm in the change's window
+  Stat delay;  ///< steps from the change to its first alarm, over the detecting repeats (NaN: none)
+};
+
+/// Steps after a change within which an alarm counts as its detection, not a false alarm.
+constexpr std::size_t kDetectionWindow = 1000;
+
 /// Results of one (stream, policy) over all repeats.
 struct CellResult {
   std::string stream, policy, policy_name;  ///< policy = label, policy_name = registry name
   std::size_t steps = 0;
   /// Named metrics in a fixed order: accuracy, cost_per_sample, cost_total, cost_reduction,
   /// accuracy_drop, offload_fraction, mean_reward, regret, dynamic_regret, best_fixed_arm,
-  /// [bytes_per_sample].
+  /// [bytes_per_sample]; for policies with a change detector alarms, false_alarms,
+  /// detected_changes; for policies with a cost target cost_target, budget_gap_pct,
+  /// budget_ref_arm, budget_ref_accuracy, budget_ref_cost_per_sample (the best fixed arm, by
+  /// accuracy, whose hindsight mean cost per sample on the stream is within the target).
   std::vector<std::pair<std::string, Stat>> metrics;
   std::vector<double> arm_histogram;   ///< mean over repeats, K+1 (last: cloud-only)
   std::vector<double> exit_histogram;  ///< mean over repeats, K
@@ -57,6 +71,7 @@ struct CellResult {
   std::vector<std::vector<double>> arm_over_time;  ///< per bin, mean K+1 arm fractions
   std::vector<std::size_t> segment_starts;
   std::vector<std::string> segment_traces;
+  std::vector<ChangeDetection> changes;  ///< per change, for policies with a change detector
   std::vector<std::vector<StepRecord>> steps_per_repeat;  ///< only with record_steps (not in JSON)
 
   /// The metric `name`; throws Error(kUsage) when absent.

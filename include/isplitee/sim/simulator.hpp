@@ -74,6 +74,7 @@ struct RunMetrics {
   std::vector<std::size_t> bin_edges;  ///< curve_points+1 step boundaries of arm-over-time bins
   std::vector<std::vector<double>> arm_over_time;  ///< per bin, K+1 arm fractions
   std::vector<StepRecord> steps_record;
+  policy::PolicyEvents events;  ///< the policy's change alarms and cost target, after the run
 };
 
 /// Runs `policy` over `stream` (sample indices of `env`) through an OnlineSession: policies see

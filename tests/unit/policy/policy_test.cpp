@@ -40,9 +40,10 @@ Arm arm_of(const Action& a) {
 
 TEST(Registry, ListsEveryPolicyOfTheSpec) {
   const std::vector<std::string> expected = {
-      "i-splitee",      "splitee",  "final-exit",     "cloud-only",    "edge-threshold",
-      "fixed",          "random",   "random-per-run", "best-fixed",    "per-sample-oracle",
-      "epsilon-greedy", "thompson", "sw-ucb",         "discounted-ucb"};
+      "i-splitee",      "splitee",      "final-exit",     "cloud-only",     "edge-threshold",
+      "fixed",          "random",       "random-per-run", "best-fixed",     "per-sample-oracle",
+      "epsilon-greedy", "thompson",     "sw-ucb",         "discounted-ucb", "cusum-ucb",
+      "glr-ucb",        "budgeted-ucb", "linucb-split"};
   EXPECT_EQ(builtin_policies().names(), expected);
   for (const auto& e : builtin_policies().entries()) {
     EXPECT_FALSE(e.description.empty()) << e.name;
@@ -61,10 +62,10 @@ TEST(Registry, ListsEveryPolicyOfTheSpec) {
   // The default run is every entry flagged default_run, in registry order.
   std::vector<std::string> defaults;
   for (const auto& s : default_policy_specs()) defaults.push_back(s.name);
-  EXPECT_EQ(defaults, (std::vector<std::string>{"i-splitee", "splitee", "final-exit", "cloud-only",
-                                                "edge-threshold", "random", "best-fixed",
-                                                "per-sample-oracle", "epsilon-greedy", "thompson",
-                                                "sw-ucb", "discounted-ucb"}));
+  EXPECT_EQ(defaults,
+            (std::vector<std::string>{"i-splitee", "splitee", "final-exit", "cloud-only",
+                                      "edge-threshold", "random", "best-fixed", "per-sample-oracle",
+                                      "epsilon-greedy", "thompson", "sw-ucb", "discounted-ucb"}));
 }
 
 TEST(PolicySpec, FillsDefaultsAndValidates) {

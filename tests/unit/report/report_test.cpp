@@ -169,9 +169,9 @@ TEST(Report, WritesFilesAtomicallyAndRendersPlots) {
   for (const char* f : {"report.json", "summary.csv", "report.md"})
     EXPECT_NE(std::find(files.begin(), files.end(), f), files.end()) << f;
   if (have_gnuplot) {
-    for (const char* f :
-         {"plots/accuracy_vs_cost.png", "plots/accuracy_vs_cost.svg", "plots/regret_drift.png",
-          "plots/arms_drift.png", "plots/offload_by_stream.svg"}) {
+    for (const char* f : {"plots/accuracy_vs_cost.png", "plots/accuracy_vs_cost.svg",
+                          "plots/regret_drift.png", "plots/arms_drift.png",
+                          "plots/offload_by_stream.svg", "plots/dynamic_regret_drift.png"}) {
       EXPECT_TRUE(fs::exists(dir / f)) << f;
       EXPECT_GT(fs::file_size(dir / f), 500u) << f;
     }
@@ -240,4 +240,41 @@ TEST(Report, MeanOverStreamsAveragesOnePolicyAndCountsTheClaim) {
 }
 
 }  // namespace
+}  // namespace isplitee::report
+
+namespace isplitee::report {
+
+TEST(Report, ChangeDetectionAndBudgetTables) {
+  auto r = make_report();
+  {
+    sim::ExperimentSpec s;
+    s.trace_names = {"none", "noise@3"};
+    s.traces = {synthetic_trace(1, 0.0), synthetic_trace(2, 0.3)};
+    s.policies = {spec("cusum-ucb"), policy::parse_policy_argument("budgeted-ucb:budget=0.5"),
+                  spec("i-splitee")};
+    auto sdoc = config::Document::from_json(
+        {{"per_trace", false},
+         {"schedules",
+          {{{"name", "drift"},
+            {"segments",
+             {{{"trace", "none"}, {"length", 400}}, {{"trace", "noise@3"}, {"length", 400}}}}}}}},
+        "test");
+    s.streams = stream::parse_streams_config(config::Node(sdoc));
+    s.repeats = 2;
+    s.curve_points = 10;
+    r.result = sim::run_experiment(s);
+  }
+  const auto md = render_markdown(r, {});
+  const auto& c = r.result.cell("drift", "cusum-ucb");
+  ASSERT_EQ(c.changes.size(), 1u);
+  EXPECT_NE(md.find("## Change detection"), std::string::npos) << md;
+  EXPECT_NE(md.find("### cusum-ucb on drift"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 401 | noise@3 | " + std::to_string(c.changes[0].detected) + "/2 | "),
+            std::string::npos)
+      << md;
+  EXPECT_EQ(md.find("### i-splitee on drift"), std::string::npos);  // no detector, no table
+  EXPECT_NE(md.find("## Cost budget"), std::string::npos);
+  EXPECT_NE(md.find("| drift | budgeted-ucb | 0.5000 | "), std::string::npos) << md;
+}
+
 }  // namespace isplitee::report
