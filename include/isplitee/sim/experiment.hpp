@@ -45,8 +45,8 @@ struct CellResult {
   std::string stream, policy, policy_name;  ///< policy = label, policy_name = registry name
   std::size_t steps = 0;
   /// Named metrics in a fixed order: accuracy, cost_per_sample, cost_total, cost_reduction,
-  /// accuracy_drop, offload_fraction, mean_reward, regret, dynamic_regret, best_fixed_arm,
-  /// [bytes_per_sample].
+  /// accuracy_drop, offload_pct (percent of samples), mean_reward, regret, dynamic_regret,
+  /// best_fixed_arm, [bytes_per_sample].
   std::vector<std::pair<std::string, Stat>> metrics;
   std::vector<double> arm_histogram;   ///< mean over repeats, K+1 (last: cloud-only)
   std::vector<double> exit_histogram;  ///< mean over repeats, K
@@ -73,7 +73,8 @@ struct ExperimentResult {
   std::size_t num_arms = 0, repeats = 0, threads = 0;
   std::uint64_t seed = 0;
   std::vector<std::string> trace_names, streams, policies;
-  /// Per trace, the accuracy (%) of each exit on all its samples (METHOD.md §5: the trace itself).
+  /// Per trace, the accuracy (%) of each exit on all its samples (docs/method.md §6: the trace
+  /// itself).
   std::vector<std::vector<double>> trace_exit_accuracy;
   std::vector<CellResult> cells;  ///< stream-major: cells[s * policies + p]
   double wall_seconds = 0;
