@@ -138,6 +138,8 @@ void run_policies(const RunPlan& plan, const TraceSet& traces, const RunOptions&
 // The first key path where two resolved configs differ ("" when equal).
 std::string first_difference(const nlohmann::json& a, const nlohmann::json& b,
                              const std::string& path) {
+  // A number read back from a file may be signed where the config's is unsigned: compare values.
+  if (a.is_number() && b.is_number()) return a == b ? "" : path;
   if (a.type() != b.type()) return path.empty() ? "(root)" : path;
   if (a.is_object()) {
     for (const auto& [k, v] : a.items()) {
