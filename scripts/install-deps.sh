@@ -11,7 +11,7 @@ CORE_PACKAGES=(
   # toolchain
   build-essential cmake
   # isplitee::core and the CLI
-  libeigen3-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libssl-dev
+  libeigen3-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libssl-dev libboost-math-dev
   # tests and benchmarks (numpy: the .npy parity test)
   libgtest-dev libgmock-dev libbenchmark-dev python3-numpy
   # plots in run reports (`isplitee report`)

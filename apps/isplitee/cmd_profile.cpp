@@ -1,4 +1,4 @@
-// isplitee profile: the per-exit cost profile of a multi-exit network (METHOD.md §1–2):
+// isplitee profile: the per-exit cost profile of a multi-exit network (docs/method.md §1–2):
 // depth, MACs, parameters, split activation sizes and measured stage latencies.
 #include <cstdio>
 #include <memory>

@@ -1,5 +1,6 @@
 // isplitee replay: run policies on existing traces (directories or CSV files) and print the
-// metrics. Thin: parse options, call isplitee::sim::run_experiment, print (DESIGN.md §2).
+// metrics. Thin: parse options, call isplitee::sim::run_experiment, print (docs/architecture.md,
+// "Targets and modules").
 #include <cstdio>
 #include <iostream>
 #include <memory>

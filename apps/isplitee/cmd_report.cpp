@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "commands.hpp"
+#include "isplitee/common/atomic_file.hpp"
 #include "isplitee/report/report.hpp"
 
 namespace isplitee::app {
@@ -23,7 +24,8 @@ Action add_report_command(CLI::App& app, const GlobalOptions&) {
   return [o] {
     const auto rep = report::read_run_report(o->dir);
     const auto files = report::write_report_files(o->dir, rep, !o->no_plots);
-    if (o->print) std::printf("%s\n", report::render_markdown(rep, {}).c_str());
+    if (o->print)  // the report.md just written, with its plots section as written
+      std::printf("%s\n", read_text_file(std::filesystem::path(o->dir) / "report.md").c_str());
     std::printf("%s\n", report::render_terminal_table(rep).c_str());
     std::printf("re-rendered %zu files in %s\n", files.size(), o->dir.c_str());
   };

@@ -1,9 +1,12 @@
 // isplitee run --config FILE [--set k=v]… [--sweep k=v1,v2]… [--output DIR] [--force] [--retrace]
+// [--resume]
+// [--dry-run]
 #include <cstdio>
 #include <memory>
 
 #include "commands.hpp"
 #include "isplitee/config/node.hpp"
+#include "isplitee/pipeline/plan.hpp"
 #include "isplitee/pipeline/run.hpp"
 
 namespace isplitee::app {
@@ -13,7 +16,8 @@ Action add_run_command(CLI::App& app, const GlobalOptions&) {
     std::string config;
     std::vector<std::string> sets, sweeps;
     std::string output;
-    bool force = false, retrace = false;
+    bool force = false, retrace = false, dry_run = false, resume = false;
+    std::size_t stop_after_points = 0;
   };
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand(
@@ -26,6 +30,15 @@ Action add_run_command(CLI::App& app, const GlobalOptions&) {
                   "run directory (default: config output_dir or runs/<name>-<time>)");
   cmd->add_flag("--force", o->force, "overwrite an existing run directory");
   cmd->add_flag("--retrace", o->retrace, "recompute the traces even when cached");
+  cmd->add_flag("--resume", o->resume,
+                "continue an interrupted run in --output DIR (same config and sweep): reuses the "
+                "model, traces and finished sweep points");
+  cmd->add_option("--stop-after-points", o->stop_after_points,
+                  "testing: stop after N replay points as if interrupted")
+      ->group("");  // hidden
+  cmd->add_flag("--dry-run", o->dry_run,
+                "print the plan (model and traces cached or to compute, replay cells, ETA) and "
+                "stop without training, tracing or writing anything");
   return [o] {
     auto doc = config::Document::load(o->config);
     doc.apply_overrides(o->sets);
@@ -34,6 +47,12 @@ Action add_run_command(CLI::App& app, const GlobalOptions&) {
     ro.retrace = o->retrace;
     ro.output_dir = o->output;
     ro.sweeps = o->sweeps;
+    ro.resume = o->resume;
+    ro.stop_after_points = o->stop_after_points;
+    if (o->dry_run) {
+      std::printf("%s", pipeline::format_plan(pipeline::plan_run(doc, ro)).c_str());
+      return;
+    }
     const auto out = pipeline::run(doc, ro);
     std::printf("\n%s\n", report::render_terminal_table(out.report).c_str());
     std::printf("report: %s\n", (out.run_dir / "report.md").c_str());

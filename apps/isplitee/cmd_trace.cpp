@@ -8,6 +8,7 @@
 #include "commands.hpp"
 #include "isplitee/common/error.hpp"
 #include "isplitee/pipeline/experiment.hpp"
+#include "isplitee/pipeline/plan.hpp"
 #include "isplitee/tracegen/generate.hpp"
 #include "isplitee/train/trainer.hpp"
 
@@ -19,6 +20,7 @@ struct TraceOptions {
   std::string checkpoint;
   std::string out;
   bool force = false;
+  bool dry_run = false;
 };
 }  // namespace
 
@@ -35,9 +37,31 @@ Action add_trace_command(CLI::App& app, const GlobalOptions& g) {
       "multi-exit checkpoint (default: the config's checkpoint, else its cached/trained model)");
   cmd->add_option("-o,--out", o->out, "trace directory (default: <cache_dir>/traces)");
   cmd->add_flag("--force", o->force, "recompute traces even when a matching one is cached");
+  cmd->add_flag("--dry-run", o->dry_run,
+                "print the model and every trace, cached or to compute (with an ETA), and stop");
   (void)g;
   return [o] {
     const auto cfg = pipeline::load_experiment(o->config, o->sets);
+    if (o->dry_run) {
+      auto m = pipeline::plan_model(cfg);
+      if (!o->checkpoint.empty()) {
+        m.checkpoint = o->checkpoint;
+        m.state = pipeline::JobState::kGiven;
+      }
+      auto traces = pipeline::plan_traces(cfg, m, o->out);
+      if (o->force) {
+        auto m2 = m;
+        m2.state = pipeline::JobState::kCompute;  // every trace recomputed: estimate them all
+        const auto est = pipeline::plan_traces(cfg, m2, o->out);
+        for (std::size_t i = 0; i < traces.size(); ++i) {
+          traces[i].state = pipeline::JobState::kCompute;
+          traces[i].eta = est[i].eta;
+        }
+      }
+      std::printf("%s\n%s", pipeline::format_model_job(m).c_str(),
+                  pipeline::format_trace_jobs(traces).c_str());
+      return;
+    }
     std::filesystem::path ck = o->checkpoint;
     if (ck.empty())
       ck = train::ensure_model(pipeline::make_train_job(cfg));  // uses cfg.checkpoint when set

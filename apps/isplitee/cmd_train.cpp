@@ -1,5 +1,5 @@
-// `isplitee train`: joint multi-exit training (METHOD.md §6). Thin: parse, call train::train_model,
-// print.
+// `isplitee train`: joint multi-exit training (docs/method.md §8). Thin: parse, call
+// train::train_model, print.
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -8,6 +8,7 @@
 #include "commands.hpp"
 #include "isplitee/common/error.hpp"
 #include "isplitee/pipeline/experiment.hpp"
+#include "isplitee/pipeline/plan.hpp"
 #include "isplitee/train/trainer.hpp"
 
 namespace isplitee::app {
@@ -18,6 +19,7 @@ struct TrainOptions {
   std::string out;
   bool resume = false;
   bool force = false;
+  bool dry_run = false;
 };
 }  // namespace
 
@@ -34,10 +36,17 @@ Action add_train_command(CLI::App& app, const GlobalOptions& g) {
   cmd->add_flag("--resume", o->resume,
                 "continue an interrupted run in the output directory exactly");
   cmd->add_flag("--force", o->force, "start over in a non-empty output directory");
+  cmd->add_flag("--dry-run", o->dry_run,
+                "print whether the model is cached or to train (with an ETA) and stop");
   (void)g;
   return [o] {
     ISPLITEE_CHECK(!(o->resume && o->force), "--resume and --force exclude each other");
     const auto cfg = pipeline::load_experiment(o->config, o->sets);
+    if (o->dry_run) {
+      const auto m = pipeline::plan_model(cfg, o->out);
+      std::printf("%s\n", pipeline::format_model_job(m).c_str());
+      return;
+    }
     auto job = pipeline::make_train_job(cfg);
     job.output_dir = o->out.empty() ? train::model_cache_dir(job) : std::filesystem::path(o->out);
     job.resume = o->resume;

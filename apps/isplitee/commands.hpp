@@ -32,6 +32,8 @@ Action add_replay_command(CLI::App& app, const GlobalOptions& g);
 Action add_report_command(CLI::App& app, const GlobalOptions& g);
 Action add_list_command(CLI::App& app, const GlobalOptions& g);
 Action add_config_command(CLI::App& app, const GlobalOptions& g);
+/// Registered last: it walks every other subcommand of `app`.
+Action add_completion_command(CLI::App& app, const GlobalOptions& g);
 
 // Subcommands that need isplitee::vision (LibTorch/OpenCV); vision_hooks.cpp only.
 Action add_run_command(CLI::App& app, const GlobalOptions& g);

@@ -117,6 +117,7 @@ int main(int argc, char** argv) {
   commands.emplace_back("report", add_report_command(app, g));
   commands.emplace_back("list", add_list_command(app, g));
   commands.emplace_back("config", add_config_command(app, g));
+  commands.emplace_back("completion", add_completion_command(app, g));  // last: sees the others
 
   try {
     auto args = checked_arguments(app, argc, argv);

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Straightforward Python implementation of the I-SplitEE replay loop (METHOD.md §2-3), for the speed
+"""Straightforward Python implementation of the I-SplitEE replay loop (docs/method.md §2-5), for the speed
 comparison and parity check of bench/bench_policy.cpp.
 
     build-core/bench/bench_policy --write-trace=/tmp/isp_trace --steps=1000000   # trace + C++ checksum
@@ -58,7 +58,7 @@ def main():
                 idx = S[j] / Nobs[j] + bonus / math.sqrt(Nobs[j]) if Nobs[j] > 0 else math.inf
                 if idx > best:
                     arm, best = j, idx
-        # act (METHOD.md §1) and reward (§2)
+        # act (docs/method.md §1) and reward (§2)
         cK = c[K - 1]
         if arm < K - 1 and c[arm] >= a.alpha:
             r = c[arm] - a.mu * gamma[arm]

@@ -1,5 +1,6 @@
-// The corruption kernels (corruption-constants.md). Each is written from the description of the
-// corruption, in OpenCV, with the border modes and kernel rules the notes there pin down.
+// The corruption kernels (constants from the public ImageNet-C generation scripts, docs/method.md
+// §9). Each is written from the description of the corruption, in OpenCV, with the border modes and
+// kernel rules the notes there pin down.
 #include "corruptions.hpp"
 
 #include <algorithm>
@@ -316,7 +317,7 @@ cv::Mat gaussian_blur(const cv::Mat& x, double sigma) {
 }
 
 cv::Mat gaussian_blur_adaee(const cv::Mat& x, double sigma) {
-  // AdaEE rule (METHOD.md §7): kernel 4σ+1 (rounded to the next odd size) for σ ≥ 1, else 5;
+  // AdaEE rule (docs/method.md §9): kernel 4σ+1 (rounded to the next odd size) for σ ≥ 1, else 5;
   // cv2.GaussianBlur's default border (reflect-101).
   int k = 5;
   if (sigma >= 1) {

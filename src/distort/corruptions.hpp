@@ -1,7 +1,8 @@
 #pragma once
 // Private to src/distort: the corruption kernels. Every function takes a float image on [0,1]
 // (CV_32FC1 or CV_32FC3, RGB), never modifies it, and returns a float image of the same size
-// (the caller clips and converts back to uint8). Parameters follow corruption-constants.md.
+// (the caller clips and converts back to uint8). Parameters follow the public ImageNet-C
+// generation scripts (docs/method.md §9).
 
 #include <vector>
 

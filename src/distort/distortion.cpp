@@ -1,4 +1,5 @@
-// Distortion kernels and their constant tables (constants: corruption-constants.md).
+// Distortion kernels and their constant tables (constants: the public ImageNet-C generation
+// scripts, docs/method.md §9).
 #include "isplitee/distort/distortion.hpp"
 
 #include <array>

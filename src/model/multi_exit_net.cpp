@@ -172,7 +172,7 @@ struct HeadBase : torch::nn::Module {
   virtual torch::Tensor forward(const torch::Tensor& h) = 0;
 };
 
-/// Exit heads: bnpool (BN → GAP → Linear, METHOD.md §1), pool (GAP → Linear),
+/// Exit heads: bnpool (BN → GAP → Linear, docs/method.md §1), pool (GAP → Linear),
 /// conv (conv3×3-BN-ReLU → GAP → Linear).
 struct ExitHead : HeadBase {
   ExitHead(const std::string& type, int64_t channels, int64_t classes) {
@@ -287,7 +287,7 @@ std::vector<int64_t> build_mobilenet_v2(const ModelConfig& c,
     }
     b.push_back(std::make_shared<ConvBlock>(in, last, 1, 1, Act::kRelu6, false));
     final_channels = last;
-    def = {3, 6, 9, 12, 15, 18};  // METHOD.md §1: after features[2], [5], … [17]
+    def = {3, 6, 9, 12, 15, 18};  // docs/method.md §1: after features[2], [5], … [17]
   }
   return def;
 }

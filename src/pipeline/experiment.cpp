@@ -10,7 +10,7 @@ train::TrainJob make_train_job(const ExperimentConfig& c) {
   job.data = c.data;
   job.model = c.model;
   job.train = c.train;
-  job.seed = c.seed;
+  job.seed = train_seed(c);
   job.device = c.device;
   job.cache_dir = c.cache_dir;
   job.checkpoint = c.checkpoint;
@@ -23,7 +23,7 @@ tracegen::TraceRequest make_trace_request(const ExperimentConfig& c,
   req.checkpoint = checkpoint;
   req.data = c.data;
   req.trace = c.trace;
-  req.seed = c.seed;
+  req.seed = train_seed(c);  // traces belong to the model: experiment.seed never retraces
   req.trace_dir = c.cache_dir / "traces";
   req.device = c.device;
   return req;

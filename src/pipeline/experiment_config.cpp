@@ -17,21 +17,27 @@ ExperimentSection parse_experiment_section(const config::Node& n) {
   s.curve_points = static_cast<std::size_t>(n.integer("curve_points", 100, 2, 100000));
   s.plots = n.boolean("plots", true);
   s.mode = n.choice("mode", "replay", environment_mode_names());
+  if (n.has("seed"))
+    s.seed = static_cast<std::uint64_t>(n.integer("seed", 0, 0, std::int64_t{1} << 53));
   n.finish();
   return s;
 }
 
 nlohmann::json to_json(const ExperimentSection& s) {
-  return {{"repeats", s.repeats},
-          {"threads", s.threads},
-          {"record_steps", s.record_steps},
-          {"curve_points", s.curve_points},
-          {"plots", s.plots},
-          {"mode", s.mode}};
+  nlohmann::json j = {
+      {"repeats", s.repeats},           {"threads", s.threads}, {"record_steps", s.record_steps},
+      {"curve_points", s.curve_points}, {"plots", s.plots},     {"mode", s.mode}};
+  if (s.seed) j["seed"] = *s.seed;
+  return j;
 }
 
-
 }  // namespace
+
+std::uint64_t train_seed(const ExperimentConfig& c) { return c.train.seed.value_or(c.seed); }
+
+std::uint64_t experiment_seed(const ExperimentConfig& c) {
+  return c.experiment.seed.value_or(c.seed);
+}
 
 const std::vector<std::string>& environment_mode_names() {
   static const std::vector<std::string> kModes = {"replay"};
@@ -71,6 +77,9 @@ ExperimentConfig parse_experiment(const config::Document& doc) {
   }
   c.streams = stream::parse_streams_config(root.object("streams"));
   c.experiment = parse_experiment_section(root.object("experiment"));
+  // One top-level seed keeps older configs' numbers; the two sections can be reseeded apart.
+  if (!c.train.seed) c.train.seed = c.seed;
+  if (!c.experiment.seed) c.experiment.seed = c.seed;
   root.string("isplitee_version", "");  // written into config.resolved.json; informative only
   root.string("git_hash", "");
   root.finish();

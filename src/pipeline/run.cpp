@@ -1,5 +1,6 @@
 #include "isplitee/pipeline/run.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <iomanip>
@@ -15,6 +16,7 @@
 #include "isplitee/data/dataset.hpp"
 #include "isplitee/model/runtime.hpp"
 #include "isplitee/pipeline/environments.hpp"
+#include "isplitee/pipeline/plan.hpp"
 #include "isplitee/sim/experiment.hpp"
 #include "isplitee/trace/trace.hpp"
 #include "isplitee/tracegen/generate.hpp"
@@ -40,31 +42,6 @@ std::string utc_stamp(const char* format) {
   return os.str();
 }
 
-// Every combination of the axes' values (first axis slowest).
-std::vector<std::vector<std::pair<std::string, nlohmann::json>>> grid(
-    const std::vector<SweepAxis>& axes) {
-  std::vector<std::vector<std::pair<std::string, nlohmann::json>>> points{{}};
-  for (const auto& axis : axes) {
-    std::vector<std::vector<std::pair<std::string, nlohmann::json>>> next;
-    for (const auto& p : points)
-      for (const auto& v : axis.values) {
-        auto q = p;
-        q.emplace_back(axis.key, v);
-        next.push_back(std::move(q));
-      }
-    points = std::move(next);
-  }
-  return points;
-}
-
-config::Document with_assignment(const config::Document& doc,
-                                 const std::vector<std::pair<std::string, nlohmann::json>>& a) {
-  config::Document d = doc;
-  for (const auto& [k, v] : a)
-    d.apply_override(k + "=" + v.dump(), "--sweep " + k + "=" + v.dump());
-  return d;
-}
-
 sim::ExperimentSpec make_spec(const ExperimentConfig& c, const TraceSet& traces) {
   sim::ExperimentSpec spec;
   spec.environment = make_environment(c, traces);
@@ -72,38 +49,11 @@ sim::ExperimentSpec make_spec(const ExperimentConfig& c, const TraceSet& traces)
   spec.policies = c.policies;
   spec.cost = c.cost;
   spec.repeats = c.experiment.repeats;
-  spec.seed = c.seed;
+  spec.seed = experiment_seed(c);
   spec.threads = c.experiment.threads;
   spec.record_steps = c.experiment.record_steps;
   spec.curve_points = c.experiment.curve_points;
   return spec;
-}
-
-/// The run's checks, done before any training or tracing: config, sweep grid, schedules, dataset
-/// readability, run directory.
-struct Checked {
-  ExperimentConfig cfg;
-  std::vector<SweepAxis> axes;
-  std::vector<std::vector<std::pair<std::string, nlohmann::json>>> points;
-  std::vector<ExperimentConfig> point_cfgs;
-  fs::path run_dir;
-};
-
-Checked check_everything(const config::Document& doc, const RunOptions& options) {
-  Checked c{parse_experiment(doc), {}, {}, {}, {}};
-  model::check_device(c.cfg.device);
-  for (const auto& s : options.sweeps) c.axes.push_back(parse_sweep(s));
-  if (!c.axes.empty()) c.points = grid(c.axes);
-  for (const auto& p : c.points) c.point_cfgs.push_back(parse_experiment(with_assignment(doc, p)));
-  c.run_dir = run_directory(doc, c.cfg, options);
-  const auto& cfg = c.cfg;
-  if (cfg.checkpoint.empty() || !cfg.trace.distortions.empty()) {
-    auto ds = data::open_split(cfg.data, cfg.trace.split);  // an unreadable dataset fails here
-    ISPLITEE_CHECK_CODE(ds->size() > 0, ErrorCode::kData, cfg.source, ": data: split '",
-                        cfg.trace.split, "' of ", cfg.data.name, " is empty");
-  }
-  prepare_output_dir(c.run_dir, options.force);
-  return c;
 }
 
 /// Stages 2–3: every trace (reused or computed), read back, with its report summary.
@@ -138,22 +88,115 @@ TraceSet load_traces(const ExperimentConfig& cfg, const fs::path& checkpoint, bo
   return set;
 }
 
-/// Stage 4: the configured experiment and every sweep point, under one progress bar.
-void run_policies(const Checked& c, const TraceSet& traces, report::RunReport& rep) {
-  const std::size_t streams = stream::resolve_streams(c.cfg.streams, traces.names).size();
-  std::size_t total = streams * c.cfg.policies.size() * c.cfg.experiment.repeats;
-  for (const auto& pc : c.point_cfgs) total += streams * pc.policies.size() * pc.experiment.repeats;
-  Progress bar("[4/4] policies", total, "run");
+fs::path point_file(const fs::path& run_dir, std::size_t i) {
+  return run_dir / "partial" / ("point-" + std::to_string(i) + ".json");
+}
+
+/// Stage 4: every replay cell of the plan (the configured experiment, then each sweep point),
+/// under one progress bar. Each finished point is saved in partial/; with `resume` a saved point
+/// is read back instead of replayed (except the base point when steps.csv needs its steps).
+void run_policies(const RunPlan& plan, const TraceSet& traces, const RunOptions& options,
+                  report::RunReport& rep) {
+  Progress bar("[4/4] policies", plan.cells.size(), "run");
   auto progress = [&](std::size_t, std::size_t) { bar.tick(1); };
-  rep.result = sim::run_experiment(make_spec(c.cfg, traces), progress);
-  for (std::size_t i = 0; i < c.points.size(); ++i) {
-    report::SweepPoint sp;
-    sp.assignment = c.points[i];
-    sp.result = sim::run_experiment(make_spec(c.point_cfgs[i], traces), progress);
-    rep.sweep.push_back(std::move(sp));
+  std::vector<std::size_t> cells_of(plan.points.size(), 0);
+  for (const auto& c : plan.cells) ++cells_of[c.point];
+  std::size_t reused = 0;
+  for (std::size_t i = 0; i < plan.points.size(); ++i) {
+    const fs::path saved = point_file(plan.run_dir, i);
+    const auto& cfg = plan.points[i].cfg;
+    sim::ExperimentResult result;
+    if (options.resume && fs::exists(saved) && !(i == 0 && cfg.experiment.record_steps)) {
+      result = report::experiment_result_from_json(nlohmann::json::parse(read_text_file(saved)),
+                                                   saved.string());
+      bar.tick(cells_of[i]);
+      ++reused;
+    } else {
+      result = sim::run_experiment(make_spec(cfg, traces), progress);
+      write_text_atomic(saved, report::to_json(result).dump() + "\n");
+    }
+    if (i == 0) {
+      rep.result = std::move(result);
+    } else {
+      report::SweepPoint sp;
+      sp.assignment = plan.points[i].assignment;
+      sp.result = std::move(result);
+      rep.sweep.push_back(std::move(sp));
+    }
+    if (options.stop_after_points > 0 && i + 1 == options.stop_after_points &&
+        i + 1 < plan.points.size())
+      fail(ErrorCode::kInternal, "stopped after ", i + 1, " of ", plan.points.size(),
+           " replay points (testing hook); continue with --resume");
   }
   bar.finish();
-  for (const auto& a : c.axes) rep.sweep_keys.push_back(a.key);
+  if (reused > 0)
+    logger()->info("resume: {} of {} replay points read back from {}", reused, plan.points.size(),
+                   (plan.run_dir / "partial").string());
+  rep.sweep_keys = plan.sweep_keys;
+}
+
+// The first key path where two resolved configs differ ("" when equal).
+std::string first_difference(const nlohmann::json& a, const nlohmann::json& b,
+                             const std::string& path) {
+  // A number read back from a file may be signed where the config's is unsigned: compare values.
+  if (a.is_number() && b.is_number()) return a == b ? "" : path;
+  if (a.type() != b.type()) return path.empty() ? "(root)" : path;
+  if (a.is_object()) {
+    for (const auto& [k, v] : a.items()) {
+      const std::string p = path.empty() ? k : path + "." + k;
+      if (!b.contains(k)) return p;
+      const auto d = first_difference(v, b.at(k), p);
+      if (!d.empty()) return d;
+    }
+    for (const auto& [k, v] : b.items())
+      if (!a.contains(k)) return path.empty() ? k : path + "." + k;
+    return "";
+  }
+  if (a.is_array()) {
+    if (a.size() != b.size()) return path;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      const auto d = first_difference(a[i], b[i], path + "." + std::to_string(i));
+      if (!d.empty()) return d;
+    }
+    return "";
+  }
+  return a == b ? "" : path;
+}
+
+// The value at a dotted key path, as JSON text ("(absent)" when there is none).
+std::string value_at(const nlohmann::json& j, const std::string& dotted) {
+  std::string p = "/" + dotted;
+  std::replace(p.begin(), p.end(), '.', '/');
+  try {
+    return j.at(nlohmann::json::json_pointer(p)).dump();
+  } catch (const nlohmann::json::exception&) {
+    return "(absent)";
+  }
+}
+
+/// A resume continues the same run: the directory holds a run of this very config and sweep.
+void check_resume(const fs::path& run_dir, const nlohmann::json& resolved,
+                  const std::vector<std::string>& sweeps) {
+  const fs::path old_file = run_dir / "config.resolved.json";
+  ISPLITEE_CHECK_CODE(fs::exists(old_file), ErrorCode::kUsage, "--resume: ", run_dir.string(),
+                      " holds no run to continue (no config.resolved.json); run without --resume");
+  auto old = nlohmann::json::parse(read_text_file(old_file), nullptr, false);
+  ISPLITEE_CHECK_CODE(old.is_object(), ErrorCode::kData, old_file.string(), ": not valid JSON");
+  auto now = resolved;
+  for (auto* j : {&old, &now}) j->erase("isplitee_version"), j->erase("git_hash");
+  const auto diff = first_difference(old, now, "");
+  ISPLITEE_CHECK_CODE(diff.empty(), ErrorCode::kUsage, "--resume: ", run_dir.string(),
+                      " was run with another config (", diff, " is ", value_at(old, diff),
+                      " there, ", value_at(now, diff), " now); resuming would mix two configs");
+  const fs::path state = run_dir / "run_state.json";
+  const auto saved = fs::exists(state)
+                         ? nlohmann::json::parse(read_text_file(state), nullptr, false)
+                         : nlohmann::json();
+  const nlohmann::json want = sweeps;
+  ISPLITEE_CHECK_CODE(saved.is_object() && saved.value("sweeps", nlohmann::json()) == want,
+                      ErrorCode::kUsage, "--resume: ", run_dir.string(), " was run with --sweep ",
+                      saved.is_object() ? saved.value("sweeps", nlohmann::json()).dump() : "?",
+                      ", not ", want.dump(), "; resuming would mix two sweeps");
 }
 
 /// report.json's "meta": version, model profile from the first trace's manifest, runtime.
@@ -205,6 +248,29 @@ SweepAxis parse_sweep(const std::string& text) {
   return axis;
 }
 
+std::vector<SweepAssignment> sweep_grid(const std::vector<SweepAxis>& axes) {
+  if (axes.empty()) return {};
+  std::vector<SweepAssignment> points{{}};
+  for (const auto& axis : axes) {
+    std::vector<SweepAssignment> next;
+    for (const auto& p : points)
+      for (const auto& v : axis.values) {
+        auto q = p;
+        q.emplace_back(axis.key, v);
+        next.push_back(std::move(q));
+      }
+    points = std::move(next);
+  }
+  return points;
+}
+
+config::Document with_sweep_assignment(const config::Document& doc, const SweepAssignment& a) {
+  config::Document d = doc;
+  for (const auto& [k, v] : a)
+    d.apply_override(k + "=" + v.dump(), "--sweep " + k + "=" + v.dump());
+  return d;
+}
+
 fs::path run_directory(const config::Document& doc, const ExperimentConfig& c,
                        const RunOptions& o) {
   if (!o.output_dir.empty()) return o.output_dir;
@@ -212,13 +278,52 @@ fs::path run_directory(const config::Document& doc, const ExperimentConfig& c,
   return fs::path("runs") / (c.name + "-" + utc_stamp("%Y%m%d-%H%M%S"));
 }
 
+/// Says before the model stage what it will cost, so a user can stop a long training in time.
+void log_plan(const RunPlan& plan) {
+  auto log = logger();
+  std::size_t to_compute = 0;
+  double trace_s = 0;
+  for (const auto& t : plan.traces) {
+    to_compute += t.state == JobState::kCached ? 0 : 1;
+    trace_s += t.eta.seconds;
+  }
+  log->info("plan: model {}, traces {} cached / {} to compute, {} replay cells; ETA {}",
+            to_string(plan.model.state), plan.traces.size() - to_compute, to_compute,
+            plan.cells.size(), format_duration(plan.eta_seconds()));
+  const auto& m = plan.model;
+  if (m.state == JobState::kCompute || m.state == JobState::kResume)
+    log->warn("the model is not cached: {} {} epochs first, ETA {} ({}); Ctrl-C now to stop",
+              m.state == JobState::kResume ? "resuming" : "training", m.epochs,
+              format_duration(m.eta.seconds), m.eta.source);
+  if (to_compute > 0)
+    log->info("{} traces to compute, ETA {}", to_compute, format_duration(trace_s));
+  if (plan.cfg.experiment.repeats < 3)
+    log->warn("experiment.repeats = {}: too few for 95% intervals; tables show \"—\" instead",
+              plan.cfg.experiment.repeats);
+}
+
 RunOutcome run(const config::Document& doc, const RunOptions& options) {
   const auto t_start = Clock::now();
+  ISPLITEE_CHECK(!options.dry_run, "run(): a dry run only plans (use plan_run)");
   auto log = logger();
-  const Checked checked = check_everything(doc, options);
-  const ExperimentConfig& cfg = checked.cfg;
-  log->info("run directory: {}", checked.run_dir.string());
-  write_text_atomic(checked.run_dir / "config.resolved.json", resolved_json(cfg).dump(2) + "\n");
+  const RunPlan plan = plan_run(doc, options);
+  const ExperimentConfig& cfg = plan.cfg;
+  ExperimentConfig used = cfg;  // what config.resolved.json records: the directory actually used
+  used.output_dir = plan.run_dir;
+  if (options.resume) {
+    ISPLITEE_CHECK(!options.force, "--resume and --force exclude each other");
+    ISPLITEE_CHECK(!options.output_dir.empty() || doc.json().contains("output_dir"),
+                   "--resume needs the run directory: --output DIR (or output_dir in the config)");
+    check_resume(plan.run_dir, resolved_json(used), options.sweeps);
+    log->info("resuming the run in {}", plan.run_dir.string());
+  } else {
+    prepare_output_dir(plan.run_dir, options.force);
+  }
+  log->info("run directory: {}", plan.run_dir.string());
+  log_plan(plan);
+  write_text_atomic(plan.run_dir / "config.resolved.json", resolved_json(used).dump(2) + "\n");
+  write_text_atomic(plan.run_dir / "run_state.json",
+                    nlohmann::json{{"sweeps", options.sweeps}}.dump(2) + "\n");
 
   nlohmann::json timings = nlohmann::json::object();
   auto t0 = Clock::now();
@@ -229,21 +334,23 @@ RunOutcome run(const config::Document& doc, const RunOptions& options) {
   report::RunReport rep;
   const TraceSet traces = load_traces(cfg, checkpoint, options.retrace, rep, timings);
   t0 = Clock::now();
-  run_policies(checked, traces, rep);
+  run_policies(plan, traces, options, rep);
   timings["policies"] = seconds_since(t0);
 
-  rep.config = resolved_json(cfg);
+  rep.config = resolved_json(used);
   rep.meta = run_meta(cfg, traces);
   timings["total"] = seconds_since(t_start);
   rep.meta["timings"] = timings;
   RunOutcome out;
-  out.run_dir = checked.run_dir;
+  out.run_dir = plan.run_dir;
   if (cfg.experiment.record_steps) {
     report::write_steps_csv(out.run_dir / "steps.csv", rep.result);
     out.files.push_back("steps.csv");
   }
   auto files = report::write_report_files(out.run_dir, rep, cfg.experiment.plots);
-  out.files.insert(out.files.begin(), "config.resolved.json");
+  std::error_code ec;
+  fs::remove_all(out.run_dir / "partial", ec);  // the report now holds every point
+  out.files.insert(out.files.begin(), {"config.resolved.json", "run_state.json"});
   out.files.insert(out.files.end(), files.begin(), files.end());
   out.report = std::move(rep);
   return out;

@@ -30,7 +30,7 @@ namespace {
 
 constexpr double kInfIndex = std::numeric_limits<double>::infinity();
 
-/// argmax with ties to the lowest index (the shallowest split, METHOD.md §3).
+/// argmax with ties to the lowest index (the shallowest split, docs/method.md §5).
 inline Arm argmax_lowest(const double* v, std::size_t n) noexcept {
   Arm best = 0;
   double bv = v[0];
@@ -109,8 +109,9 @@ struct ArmStats {
   std::vector<double> sum, count, mean, inv_sqrt;
 };
 
-/// UCB with (i-splitee) or without (splitee) side observations. Decision (METHOD.md §3 leaves it
-/// open): n counts the samples arrived so far, the current one included, so ln(n) > 0 after init.
+/// UCB with (i-splitee) or without (splitee) side observations. Decision (docs/method.md §5 leaves
+/// it open): n counts the samples arrived so far, the current one included, so ln(n) > 0 after
+/// init.
 class Ucb final : public Policy {
  public:
   Ucb(std::size_t k, double beta, bool side)

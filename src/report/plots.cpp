@@ -1,7 +1,9 @@
 // Plots of a run report, rendered by gnuplot (Debian's gnuplot-nox): PNG (pngcairo) and SVG.
 // Data go to plots/data/*.dat and scripts to plots/data/*.gp so a user can restyle and re-render.
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <sstream>
 
@@ -36,6 +38,34 @@ std::string q(const std::string& s) {
 bool gnuplot_available() { return std::system("command -v gnuplot >/dev/null 2>&1") == 0; }
 
 bool is_learner(const std::string& name) { return policy_has(name, &policy::PolicyInfo::plotted); }
+
+// Policy indices in drawing order: the headline policy last, so nothing hides it.
+std::vector<std::size_t> draw_order(const sim::ExperimentResult& res) {
+  const std::string head = headline_policy(res);
+  std::vector<std::size_t> order, last;
+  for (std::size_t p = 0; p < res.policies.size(); ++p)
+    (res.policies[p] == head ? last : order).push_back(p);
+  order.insert(order.end(), last.begin(), last.end());
+  return order;
+}
+
+// The registry name of policy index p (from the first stream's cell).
+const std::string& name_of(const sim::ExperimentResult& res, std::size_t p) {
+  return res.cells[p].policy_name;
+}
+
+// " lc rgb '#…' pt N ps S" / " lc rgb '#…' lw W" for policy p of `res`.
+std::string point_style(const sim::ExperimentResult& res, std::size_t p) {
+  const auto st = policy_style(res.policies[p], name_of(res, p));
+  std::ostringstream os;
+  os << " lc rgb '" << st.color << "' pt " << st.point_type << " ps "
+     << (st.emphasised ? 2.4 : 1.4);
+  return os.str();
+}
+std::string line_style(const sim::ExperimentResult& res, std::size_t p) {
+  const auto st = policy_style(res.policies[p], name_of(res, p));
+  return " lc rgb '" + st.color + "' lw " + (st.emphasised ? "3.5" : "1.8");
+}
 
 struct Plot {
   std::string name;  // file stem
@@ -91,16 +121,17 @@ void plot_accuracy_vs_cost(const RunReport& r, const fs::path& plots_dir,
     std::ostringstream dat, body;
     body << kStyle << "set title 'Accuracy vs cost per sample (one point per stream)'\n"
          << "set xlabel 'cost per sample'\nset ylabel 'accuracy (%)'\nplot ";
-    for (std::size_t p = 0; p < np; ++p) {
+    std::size_t index = 0;
+    for (const std::size_t p : draw_order(res)) {
       dat << "# " << res.policies[p] << "\n";
       for (std::size_t s = 0; s < res.streams.size(); ++s) {
         const auto& c = res.cells[s * np + p];
         dat << c.metric("cost_per_sample").mean << ' ' << c.metric("accuracy").mean << '\n';
       }
       dat << "\n\n";
-      body << (p ? ", " : "") << "'accuracy_vs_cost.dat' index " << p
-           << " using 1:2 with points pt " << (p % 13) + 1 << " ps 1.3 title "
-           << q(res.policies[p]);
+      body << (index ? ", " : "") << "'accuracy_vs_cost.dat' index " << index
+           << " using 1:2 with points" << point_style(res, p) << " title " << q(res.policies[p]);
+      ++index;
     }
     body << '\n';
     write_text_atomic(data_dir / "accuracy_vs_cost.dat", dat.str());
@@ -116,7 +147,7 @@ void plot_regret(const RunReport& r, const fs::path& plots_dir, std::vector<std:
   for (std::size_t s = 0; s < res.streams.size(); ++s) {
     std::ostringstream dat, body;
     std::vector<std::size_t> shown;
-    for (std::size_t p = 0; p < np; ++p)
+    for (const std::size_t p : draw_order(res))
       if (is_learner(res.cells[s * np + p].policy_name)) shown.push_back(p);
     if (shown.empty()) break;
     const std::string stem = "regret_" + safe_name(res.streams[s]);
@@ -130,10 +161,11 @@ void plot_regret(const RunReport& r, const fs::path& plots_dir, std::vector<std:
         dat << c.curve_t[j] << ' ' << c.regret_mean[j] << ' ' << c.regret_low[j] << ' '
             << c.regret_high[j] << '\n';
       dat << "\n\n";
+      const auto color = policy_style(c.policy, c.policy_name).color;
       body << (i ? ", " : "") << q(stem + ".dat") << " index " << i
-           << " using 1:3:4 with filledcurves lc " << i + 1 << " notitle, " << q(stem + ".dat")
-           << " index " << i << " using 1:2 with lines lw 2 lc " << i + 1 << " title "
-           << q(c.policy);
+           << " using 1:3:4 with filledcurves lc rgb '" << color << "' notitle, "
+           << q(stem + ".dat") << " index " << i << " using 1:2 with lines"
+           << line_style(res, shown[i]) << " title " << q(c.policy);
     }
     body << '\n';
     write_text_atomic(data_dir / (stem + ".dat"), dat.str());
@@ -163,7 +195,7 @@ void plot_arms_over_time(const RunReport& r, const fs::path& plots_dir,
     }
     body << "plot ";
     std::size_t shown = 0;
-    for (std::size_t p = 0; p < np; ++p) {
+    for (const std::size_t p : draw_order(res)) {
       const auto& c = res.cells[s * np + p];
       if (!is_learner(c.policy_name)) continue;
       dat << "# " << c.policy << "\n";
@@ -178,7 +210,7 @@ void plot_arms_over_time(const RunReport& r, const fs::path& plots_dir,
       }
       dat << "\n\n";
       body << (shown ? ", " : "") << q(stem + ".dat") << " index " << shown
-           << " using 1:2 with lines lw 2 title " << q(c.policy);
+           << " using 1:2 with lines" << line_style(res, p) << " title " << q(c.policy);
       ++shown;
     }
     if (!shown) continue;
@@ -204,21 +236,23 @@ void plot_offload(const RunReport& r, const fs::path& plots_dir, std::vector<std
     for (std::size_t i = 0; i < levels.size(); ++i) {
       dat << i;
       for (std::size_t p = 0; p < np; ++p)
-        dat << ' ' << 100 * res.cells[levels[i] * np + p].metric("offload_fraction").mean;
+        dat << ' ' << res.cells[levels[i] * np + p].metric("offload_pct").mean;
       dat << '\n';
     }
-    body << kStyle << "set title 'Offload fraction per stream'\nset ylabel 'offloaded (%)'\n"
+    // Streams are categories: points only (a line between two streams would suggest an order).
+    body << kStyle << "set title 'Offload per stream'\nset ylabel 'offloaded (% of samples)'\n"
+         << "set xrange [-0.5:" << levels.size() - 0.5 << "]\n"
          << "set xtics rotate by -40 font ',8'\nset xtics (";
     for (std::size_t i = 0; i < levels.size(); ++i)
       body << (i ? ", " : "") << q(res.streams[levels[i]]) << ' ' << i;
     body << ")\nset yrange [0:*]\nplot ";
     std::size_t shown = 0;
-    for (std::size_t p = 0; p < np; ++p) {
+    for (const std::size_t p : draw_order(res)) {
       double any = 0;
-      for (auto s : levels) any += res.cells[s * np + p].metric("offload_fraction").mean;
+      for (auto s : levels) any += res.cells[s * np + p].metric("offload_pct").mean;
       if (any <= 0) continue;
-      body << (shown++ ? ", " : "") << "'offload_by_stream.dat' using 1:" << p + 2
-           << " with linespoints lw 2 title " << q(res.policies[p]);
+      body << (shown++ ? ", " : "") << "'offload_by_stream.dat' using 1:" << p + 2 << " with points"
+           << point_style(res, p) << " title " << q(res.policies[p]);
     }
     body << '\n';
     if (shown) {
@@ -228,30 +262,76 @@ void plot_offload(const RunReport& r, const fs::path& plots_dir, std::vector<std
   }
 }
 
-/// 5. Sweep: headline policy's cost cut and accuracy drop per grid point.
+std::string value_label(const nlohmann::json& v) {
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+/// 5b. A 2-D sweep as two heatmaps (cost reduction, accuracy drop) over the grid, values printed
+/// in the cells: a line through a grid would mix its two axes.
+void plot_sweep_heatmap(const RunReport& r, const fs::path& plots_dir,
+                        std::vector<std::string>& files) {
+  const fs::path data_dir = plots_dir / "data";
+  const std::string hp = headline_policy(r.sweep.front().result);
+  // The grid is first axis slowest: the first axis' values in order, then n2 = points / n1.
+  std::vector<std::string> v1, v2;
+  for (const auto& p : r.sweep) {
+    const auto a = value_label(p.assignment.at(0).second),
+               b = value_label(p.assignment.at(1).second);
+    if (std::find(v1.begin(), v1.end(), a) == v1.end()) v1.push_back(a);
+    if (std::find(v2.begin(), v2.end(), b) == v2.end()) v2.push_back(b);
+  }
+  std::ostringstream dat, body;
+  for (std::size_t i = 0; i < r.sweep.size(); ++i) {
+    const PolicyMeans m = mean_over_streams(r.sweep[i].result, hp);
+    dat << i % v2.size() << ' ' << i / v2.size() << ' ' << m.cost_reduction << ' '
+        << m.accuracy_drop << '\n';
+  }
+  auto tics = [](const char* axis, const std::vector<std::string>& v) {
+    std::string t = std::string("set ") + axis + "tics (";
+    for (std::size_t i = 0; i < v.size(); ++i)
+      t += (i ? ", " : "") + q(v[i]) + " " + std::to_string(i);
+    return t + ")\n";
+  };
+  const auto& k1 = r.sweep_keys.at(0);
+  const auto& k2 = r.sweep_keys.at(1);
+  body << "set termoption noenhanced\nset multiplot layout 1,2 title "
+       << q("Sweep: " + hp + " (mean over streams)") << "\n"
+       << "set xlabel " << q(k2) << "\nset ylabel " << q(k1) << "\n"
+       << tics("x", v2) << tics("y", v1) << "set xrange [-0.5:" << v2.size() - 0.5 << "]\n"
+       << "set yrange [-0.5:" << v1.size() - 0.5 << "]\nset view map\nunset key\n"
+       << "set title 'cost reduction (%)'\nset palette defined (0 '#f7fbff', 1 '#08519c')\n"
+       << "plot 'sweep_heatmap.dat' using 1:2:3 with image, '' using 1:2:(sprintf('%.1f',$3)) "
+          "with labels font ',9'\n"
+       << "set title 'accuracy drop (points)'\nset palette defined (0 '#fff5f0', 1 '#a50f15')\n"
+       << "plot 'sweep_heatmap.dat' using 1:2:4 with image, '' using 1:2:(sprintf('%.2f',$4)) "
+          "with labels font ',9'\nunset multiplot\n";
+  write_text_atomic(data_dir / "sweep_heatmap.dat", dat.str());
+  render(plots_dir, {"sweep_heatmap", body.str(), 1100, 480}, files);
+}
+
+/// 5. Sweep: headline policy's cost cut and accuracy drop per grid point (a heatmap for 2 keys).
 void plot_sweep(const RunReport& r, const fs::path& plots_dir, std::vector<std::string>& files) {
   const fs::path data_dir = plots_dir / "data";
-  if (!r.sweep.empty()) {
-    std::ostringstream dat, body;
-    const std::string hp = headline_policy(r.sweep.front().result);
-    body << kStyle << "set title " << q("Sweep: " + hp + " (mean over streams)")
-         << "\nset ylabel 'cost reduction (%)'\nset y2label 'accuracy drop (points)'\n"
-         << "set ytics nomirror\nset y2tics\nset xtics rotate by -40 font ',8'\nset xtics (";
-    for (std::size_t i = 0; i < r.sweep.size(); ++i) {
-      std::string label;
-      for (const auto& [k, v] : r.sweep[i].assignment)
-        label += (label.empty() ? "" : " ") + k.substr(k.rfind('.') + 1) + "=" +
-                 (v.is_string() ? v.get<std::string>() : v.dump());
-      body << (i ? ", " : "") << q(label) << ' ' << i;
-      const PolicyMeans m = mean_over_streams(r.sweep[i].result, hp);
-      dat << i << ' ' << m.cost_reduction << ' ' << m.accuracy_drop << '\n';
-    }
-    body << ")\nplot 'sweep.dat' using 1:2 axes x1y1 with linespoints lw 2 title 'cost reduction "
-            "%', "
-            "'sweep.dat' using 1:3 axes x1y2 with linespoints lw 2 title 'accuracy drop (pts)'\n";
-    write_text_atomic(data_dir / "sweep.dat", dat.str());
-    render(plots_dir, {"sweep", body.str(), 900, 500}, files);
+  if (r.sweep.empty()) return;
+  if (r.sweep_keys.size() == 2) return plot_sweep_heatmap(r, plots_dir, files);
+  std::ostringstream dat, body;
+  const std::string hp = headline_policy(r.sweep.front().result);
+  body << kStyle << "set title " << q("Sweep: " + hp + " (mean over streams)")
+       << "\nset ylabel 'cost reduction (%)'\nset y2label 'accuracy drop (points)'\n"
+       << "set ytics nomirror\nset y2tics\nset xtics rotate by -40 font ',8'\nset xtics (";
+  for (std::size_t i = 0; i < r.sweep.size(); ++i) {
+    std::string label;
+    for (const auto& [k, v] : r.sweep[i].assignment)
+      label += (label.empty() ? "" : " ") + k.substr(k.rfind('.') + 1) + "=" + value_label(v);
+    body << (i ? ", " : "") << q(label) << ' ' << i;
+    const PolicyMeans m = mean_over_streams(r.sweep[i].result, hp);
+    dat << i << ' ' << m.cost_reduction << ' ' << m.accuracy_drop << '\n';
   }
+  body << ")\nplot 'sweep.dat' using 1:2 axes x1y1 with linespoints lw 2 pt 7 lc rgb '#08519c' "
+          "title 'cost reduction %', 'sweep.dat' using 1:3 axes x1y2 with linespoints lw 2 pt 5 "
+          "lc rgb '#a50f15' title 'accuracy drop (pts)'\n";
+  write_text_atomic(data_dir / "sweep.dat", dat.str());
+  render(plots_dir, {"sweep", body.str(), 900, 500}, files);
 }
 
 /// 6. Dynamic regret (against each segment's best arm) per learner with its 95% interval, one bar
@@ -288,6 +368,46 @@ void plot_dynamic_regret(const RunReport& r, const fs::path& plots_dir,
 }
 
 }  // namespace
+
+PolicyStyle policy_style(const std::string& label, const std::string& name) {
+  // One entry per built-in policy: colours from the Tableau/ColorBrewer sets, each also with its
+  // own marker so that policies stay apart in grey-scale prints.
+  struct Entry {
+    const char* name;
+    const char* color;
+    int pt;
+  };
+  static const Entry kTable[] = {
+      {"i-splitee", "#d62728", 7},       {"splitee", "#1f77b4", 5},
+      {"final-exit", "#000000", 9},      {"cloud-only", "#7f7f7f", 11},
+      {"edge-threshold", "#8c564b", 13}, {"fixed", "#bcbd22", 3},
+      {"random", "#17becf", 1},          {"random-per-run", "#4a9a9a", 2},
+      {"best-fixed", "#2ca02c", 4},      {"per-sample-oracle", "#66c2a5", 6},
+      {"epsilon-greedy", "#ff7f0e", 8},  {"thompson", "#9467bd", 10},
+      {"sw-ucb", "#e377c2", 12},         {"discounted-ucb", "#1a1a6e", 14},
+      {"cusum-ucb", "#b15928", 15},      {"glr-ucb", "#6a3d9a", 15},
+      {"budgeted-ucb", "#a6761d", 13},   {"linucb-split", "#e7298a", 5},
+  };
+  static const char* kExtra[] = {"#ff9896", "#aec7e8", "#c5b0d5", "#c49c94", "#f7b6d2",
+                                 "#dbdb8d", "#9edae5", "#ffbb78", "#98df8a", "#8c6d31"};
+  PolicyStyle st;
+  st.emphasised = policy_has(name, &policy::PolicyInfo::headline) && label == name;
+  bool known = false;
+  for (const auto& e : kTable)
+    if (name == e.name) {
+      known = true;
+      st.color = e.color;
+      st.point_type = e.pt;
+    }
+  if (!known || label != name) {
+    // An unregistered policy, or a second variant of one (its marker, another colour): by label.
+    std::uint64_t h = 1469598103934665603ULL;
+    for (unsigned char c : label) h = (h ^ c) * 1099511628211ULL;
+    st.color = kExtra[h % (sizeof kExtra / sizeof kExtra[0])];
+    if (!known) st.point_type = 1 + static_cast<int>(h % 14);
+  }
+  return st;
+}
 
 std::vector<std::string> render_plots(const fs::path& dir, const RunReport& r) {
   if (!gnuplot_available()) {

@@ -24,9 +24,9 @@ struct Column {
   int decimals;
 };
 constexpr Column kTableColumns[] = {
-    {"accuracy", "accuracy %", 1.0, 2},          {"cost_per_sample", "cost/sample", 1.0, 3},
-    {"cost_reduction", "cost cut %", 1.0, 1},    {"accuracy_drop", "acc. drop (pts)", 1.0, 2},
-    {"offload_fraction", "offload %", 100.0, 1}, {"regret", "regret", 1.0, 1},
+    {"accuracy", "accuracy %", 1.0, 2},        {"cost_per_sample", "cost/sample", 1.0, 3},
+    {"cost_reduction", "cost cut %", 1.0, 1},  {"accuracy_drop", "acc. drop (pts)", 1.0, 2},
+    {"offload_pct", "offload %", 1.0, 1},      {"regret", "regret", 1.0, 1},
     {"dynamic_regret", "dyn. regret", 1.0, 1},
 };
 
@@ -37,12 +37,49 @@ std::string fmt(double v, int decimals) {
   return buf;
 }
 
-// "mean ± half-width of the 95% interval" (plain mean with one repeat).
+// Fewer repeats than this give no usable 95% interval (t_{0.975,1} = 12.7): "—" instead.
+constexpr std::size_t kMinRepeatsForInterval = 3;
+
+// "mean ± half-width of the 95% interval", or "mean ± —" with fewer than 3 repeats.
 std::string fmt_stat(const sim::Stat& s, double scale, int decimals) {
   std::string out = fmt(s.mean * scale, decimals);
   const double hw = (s.ci_high - s.ci_low) / 2 * scale;
-  if (s.values.size() > 1) out += " ± " + fmt(hw, decimals);
+  out += s.values.size() >= kMinRepeatsForInterval ? " ± " + fmt(hw, decimals) : " ± —";
   return out;
+}
+
+// Columns padded to their widest cell (counted in UTF-8 code points, so "±" and "—" count once);
+// the first two columns left-aligned, the others right-aligned.
+std::string text_table(const std::vector<std::vector<std::string>>& rows) {
+  auto width = [](const std::string& t) {
+    std::size_t n = 0;
+    for (unsigned char ch : t) n += (ch & 0xC0) != 0x80;
+    return n;
+  };
+  std::vector<std::size_t> w;
+  for (const auto& row : rows)
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      if (w.size() <= i) w.push_back(0);
+      w[i] = std::max(w[i], width(row[i]));
+    }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      const std::string pad(w[i] - width(row[i]), ' ');
+      line += (i ? "  " : "") + (i < 2 ? row[i] + pad : pad + row[i]);
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
+  return out;
+}
+
+// The warning printed under every table whose intervals were replaced by "—" ("" when none).
+std::string few_repeats_warning(std::size_t repeats) {
+  if (repeats >= kMinRepeatsForInterval) return "";
+  return "warning: " + std::to_string(repeats) + (repeats == 1 ? " repeat" : " repeats") +
+         ": too few for a 95% interval, shown as \"—\" (set experiment.repeats to 3 or more)";
 }
 
 nlohmann::json to_json(const TraceSummary& t) {
@@ -134,7 +171,7 @@ PolicyMeans mean_over_streams(const sim::ExperimentResult& r, const std::string&
     m.accuracy += c.metric("accuracy").mean;
     m.cost_reduction += c.metric("cost_reduction").mean;
     m.accuracy_drop += c.metric("accuracy_drop").mean;
-    m.offload_fraction += c.metric("offload_fraction").mean;
+    m.offload_pct += c.metric("offload_pct").mean;
     if (claim_holds(c)) ++m.claim_holds;
   }
   if (m.streams > 0) {
@@ -142,7 +179,7 @@ PolicyMeans mean_over_streams(const sim::ExperimentResult& r, const std::string&
     m.accuracy /= n;
     m.cost_reduction /= n;
     m.accuracy_drop /= n;
-    m.offload_fraction /= n;
+    m.offload_pct /= n;
   }
   return m;
 }
@@ -362,7 +399,8 @@ void md_header(std::ostringstream& os, const RunReport& r) {
   os << " (K = " << res.num_arms << ")\n";
   os << "- " << res.repeats << " repeats (seed " << res.seed << "), "
      << "intervals are 95% Student-t over repeats; cost reduction and accuracy drop are against "
-        "`final-exit` on the same stream and repeat\n";
+        "`final-exit` on the same stream and repeat; offload is in percent of the samples\n";
+  if (const auto w = few_repeats_warning(res.repeats); !w.empty()) os << "- **" << w << "**\n";
   if (r.meta.contains("timings")) {
     os << "- wall time (s):";
     const auto& t = r.meta["timings"];
@@ -543,18 +581,17 @@ void md_sweep(std::ostringstream& os, const RunReport& r) {
       const PolicyMeans m = mean_over_streams(p.result, hp);
       os << "| " << assignment_text(p) << " | " << fmt(m.accuracy, 2) << " | "
          << fmt(m.cost_reduction, 1) << " | " << fmt(m.accuracy_drop, 2) << " | "
-         << fmt(100 * m.offload_fraction, 1) << " | " << m.claim_holds << "/" << m.streams
-         << " |\n";
+         << fmt(m.offload_pct, 1) << " | " << m.claim_holds << "/" << m.streams << " |\n";
     }
     os << "\nEvery (point, stream, policy) is in `sweep.csv`.\n\n";
   }
 }
 
 /// The plots, or why there are none.
-void md_plots(std::ostringstream& os, const RunReport& r,
-              const std::vector<std::string>& plot_files) {
+void md_plots(std::ostringstream& os, const std::vector<std::string>& plot_files, bool earlier) {
   if (!plot_files.empty()) {
     os << "## Plots\n\n";
+    if (earlier) os << "_Rendered earlier; not re-rendered this time (`--no-plots`)._\n\n";
     for (const auto& f : plot_files)
       if (f.size() > 4 && f.compare(f.size() - 4, 4, ".png") == 0)
         os << "![" << f << "](" << f << ")\n\n";
@@ -565,7 +602,8 @@ void md_plots(std::ostringstream& os, const RunReport& r,
 
 }  // namespace
 
-std::string render_markdown(const RunReport& r, const std::vector<std::string>& plot_files) {
+std::string render_markdown(const RunReport& r, const std::vector<std::string>& plot_files,
+                            bool earlier_plots) {
   std::ostringstream os;
   md_header(os, r);
   md_traces(os, r);
@@ -577,37 +615,47 @@ std::string render_markdown(const RunReport& r, const std::vector<std::string>& 
   md_budget(os, r);
   md_arms(os, r);
   md_sweep(os, r);
-  md_plots(os, r, plot_files);
+  md_plots(os, plot_files, earlier_plots);
   return os.str();
 }
 
 std::string render_terminal_table(const RunReport& r) {
   const auto& res = r.result;
   std::ostringstream os;
-  const std::string head = headline_policy(res);
-  // Stream names are shown whole: "gaussian_noise(sigma=0.03)" and "…0.08" must stay distinct.
-  int sw = 6, pw = 6;
-  for (const auto& s : res.streams) sw = std::max(sw, static_cast<int>(s.size()));
-  for (const auto& p : res.policies) pw = std::max(pw, static_cast<int>(p.size()));
-  char line[512];
-  std::snprintf(line, sizeof line, "%-*s  %-*s %11s %12s %11s %10s %10s\n", sw, "stream", pw,
-                "policy", "accuracy %", "cost/sample", "cost cut %", "acc. drop", "offload %");
-  os << line;
-  for (std::size_t s = 0; s < res.streams.size(); ++s) {
+  // Every policy, every column "mean ± half-width"; stream names are shown whole
+  // ("gaussian_noise(sigma=0.03)" and "…0.08" must stay distinct).
+  static const std::vector<Column> cols = {{"accuracy", "accuracy %", 1.0, 2},
+                                           {"cost_per_sample", "cost/sample", 1.0, 3},
+                                           {"cost_reduction", "cost cut %", 1.0, 1},
+                                           {"accuracy_drop", "acc. drop", 1.0, 2},
+                                           {"offload_pct", "offload %", 1.0, 1}};
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"stream", "policy"});
+  for (const auto& c : cols) rows.back().push_back(c.header);
+  for (std::size_t s = 0; s < res.streams.size(); ++s)
     for (std::size_t p = 0; p < res.policies.size(); ++p) {
       const auto& c = res.cells[s * res.policies.size() + p];
-      const bool show = c.policy == head || is_reference(c.policy_name);
-      if (!show) continue;
-      std::snprintf(line, sizeof line, "%-*s  %-*s %11s %12s %11s %10s %10s\n", sw,
-                    res.streams[s].c_str(), pw, c.policy.c_str(),
-                    fmt(c.metric("accuracy").mean, 2).c_str(),
-                    fmt(c.metric("cost_per_sample").mean, 3).c_str(),
-                    fmt(c.metric("cost_reduction").mean, 1).c_str(),
-                    fmt(c.metric("accuracy_drop").mean, 2).c_str(),
-                    fmt(100 * c.metric("offload_fraction").mean, 1).c_str());
-      os << line;
+      rows.push_back({p == 0 ? res.streams[s] : "", c.policy});
+      for (const auto& col : cols)
+        rows.back().push_back(fmt_stat(c.metric(col.key), col.scale, col.decimals));
     }
+  os << text_table(rows);
+  if (!r.sweep.empty()) {
+    const std::string hp = headline_policy(r.sweep.front().result);
+    std::string keys;
+    for (const auto& k : r.sweep_keys) keys += (keys.empty() ? "" : " x ") + k;
+    os << "\nsweep over " << keys << " (" << hp << ", mean over streams):\n";
+    std::vector<std::vector<std::string>> sw = {
+        {"point", "accuracy %", "cost cut %", "acc. drop", "offload %", "claim holds"}};
+    for (const auto& p : r.sweep) {
+      const PolicyMeans m = mean_over_streams(p.result, hp);
+      sw.push_back({assignment_text(p), fmt(m.accuracy, 2), fmt(m.cost_reduction, 1),
+                    fmt(m.accuracy_drop, 2), fmt(m.offload_pct, 1),
+                    std::to_string(m.claim_holds) + "/" + std::to_string(m.streams)});
+    }
+    os << text_table(sw);
   }
+  if (const auto w = few_repeats_warning(res.repeats); !w.empty()) os << w << "\n";
   return os.str();
 }
 
@@ -623,7 +671,15 @@ std::vector<std::string> write_report_files(const fs::path& dir, const RunReport
     write_text_atomic(dir / "sweep.csv", render_sweep_csv(r));
     written.push_back("sweep.csv");
   }
-  write_text_atomic(dir / "report.md", render_markdown(r, plot_files));
+  // Without rendering, report.md still shows the plots an earlier rendering left in plots/.
+  std::vector<std::string> shown = plot_files;
+  if (!plots && fs::is_directory(dir / "plots")) {
+    for (const auto& e : fs::directory_iterator(dir / "plots"))
+      if (e.is_regular_file() && e.path().extension() == ".png")
+        shown.push_back("plots/" + e.path().filename().string());
+    std::sort(shown.begin(), shown.end());
+  }
+  write_text_atomic(dir / "report.md", render_markdown(r, shown, !plots && !shown.empty()));
   written.push_back("report.md");
   written.insert(written.end(), plot_files.begin(), plot_files.end());
   return written;

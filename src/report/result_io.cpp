@@ -45,7 +45,7 @@ void check_structure(const sim::ExperimentResult& r, const std::string& source) 
       bad(where, "stream '", c.stream, "', policy '", c.policy, "' where '", r.streams[i / np],
           "', '", r.policies[i % np], "' belong (cells are stream-major)");
     for (const char* m : {"accuracy", "cost_per_sample", "cost_reduction", "accuracy_drop",
-                          "offload_fraction", "regret", "dynamic_regret"})
+                          "offload_pct", "regret", "dynamic_regret"})
       if (!c.has_metric(m)) bad(where, "lacks the metric '", m, "'");
     if (c.arm_histogram.size() != k + 1 || c.exit_histogram.size() != k)
       bad(where, "arm/exit histograms have ", c.arm_histogram.size(), "/", c.exit_histogram.size(),
@@ -160,8 +160,16 @@ sim::ExperimentResult experiment_result_from_json(const nlohmann::json& j,
       c.policy = cj.at("policy").get<std::string>();
       c.policy_name = cj.at("policy_name").get<std::string>();
       c.steps = cj.at("steps").get<std::size_t>();
-      for (const auto& mj : cj.at("metrics"))
-        c.metrics.emplace_back(mj.at("name").get<std::string>(), stat_from_json(mj));
+      for (const auto& mj : cj.at("metrics")) {
+        sim::Stat s = stat_from_json(mj);
+        std::string name = mj.at("name").get<std::string>();
+        if (name == "offload_fraction") {  // report.json of version 0.1: a fraction, now percent
+          name = "offload_pct";
+          for (double* v : {&s.mean, &s.std, &s.ci_low, &s.ci_high}) *v *= 100.0;
+          for (double& v : s.values) v *= 100.0;
+        }
+        c.metrics.emplace_back(std::move(name), std::move(s));
+      }
       c.arm_histogram = cj.at("arm_histogram").get<std::vector<double>>();
       c.exit_histogram = cj.at("exit_histogram").get<std::vector<double>>();
       const auto& rc = cj.at("regret_curve");
@@ -226,21 +234,27 @@ std::string format_table(const sim::ExperimentResult& r) {
   std::size_t ws = 6, wp = 6;
   for (const auto& c : r.cells)
     ws = std::max(ws, c.stream.size()), wp = std::max(wp, c.policy.size());
-  std::snprintf(buf, sizeof buf, "%-*s  %-*s  %16s  %9s  %10s  %10s  %8s  %12s  %12s\n",
+  std::snprintf(buf, sizeof buf, "%-*s  %-*s  %16s  %9s  %10s  %10s  %9s  %12s  %12s\n",
                 static_cast<int>(ws), "stream", static_cast<int>(wp), "policy", "accuracy % (±ci)",
-                "cost/smp", "cost red %", "acc drop", "offload", "regret", "dyn regret");
+                "cost/smp", "cost red %", "acc drop", "offload %", "regret", "dyn regret");
   out += buf;
+  // Fewer than 3 repeats give no usable 95% interval (t_{0.975,1} = 12.7): "—" and a warning.
+  const bool intervals = r.repeats >= 3;
   for (const auto& c : r.cells) {
     const auto& a = c.metric("accuracy");
+    char hw[32] = "—";
+    if (intervals) std::snprintf(hw, sizeof hw, "%5.2f", a.ci_high - a.mean);
     std::snprintf(buf, sizeof buf,
-                  "%-*s  %-*s  %8.2f (±%5.2f)  %9.4f  %10.2f  %10.2f  %8.3f  %12.2f  %12.2f\n",
+                  "%-*s  %-*s  %8.2f (±%5s)  %9.4f  %10.2f  %10.2f  %9.1f  %12.2f  %12.2f\n",
                   static_cast<int>(ws), c.stream.c_str(), static_cast<int>(wp), c.policy.c_str(),
-                  a.mean, a.ci_high - a.mean, c.metric("cost_per_sample").mean,
-                  c.metric("cost_reduction").mean, c.metric("accuracy_drop").mean,
-                  c.metric("offload_fraction").mean, c.metric("regret").mean,
-                  c.metric("dynamic_regret").mean);
+                  a.mean, hw, c.metric("cost_per_sample").mean, c.metric("cost_reduction").mean,
+                  c.metric("accuracy_drop").mean, c.metric("offload_pct").mean,
+                  c.metric("regret").mean, c.metric("dynamic_regret").mean);
     out += buf;
   }
+  if (!intervals)
+    out += "warning: " + std::to_string(r.repeats) +
+           " repeat(s): too few for a 95% interval, shown as \"—\" (use --repeats 3 or more)\n";
   return out;
 }
 

@@ -198,8 +198,9 @@ const std::vector<std::pair<const char*, MetricFn>>& metric_table() {
        }},
       {"accuracy_drop",
        [](const RunMetrics& m, const StreamRepeat& sr) { return sr.final_accuracy - m.accuracy; }},
-      {"offload_fraction",
-       [](const RunMetrics& m, const StreamRepeat&) { return m.offload_fraction; }},
+      // Percent, like every other share in the outputs (RunMetrics keeps the fraction).
+      {"offload_pct",
+       [](const RunMetrics& m, const StreamRepeat&) { return 100.0 * m.offload_fraction; }},
       {"mean_reward", [](const RunMetrics& m, const StreamRepeat&) { return m.mean_reward; }},
       {"regret", [](const RunMetrics& m, const StreamRepeat&) { return m.regret; }},
       {"dynamic_regret", [](const RunMetrics& m, const StreamRepeat&) { return m.dynamic_regret; }},

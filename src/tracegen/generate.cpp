@@ -252,6 +252,10 @@ trace::Trace generate_trace(const TraceRequest& req, const distort::DistortionSp
   return run_trace(req, l, spec, key, seconds);
 }
 
+std::string trace_directory_name(const std::string& label, const std::string& cache_key) {
+  return safe_name(label) + "-" + cache_key.substr(0, 12);
+}
+
 std::vector<TraceArtifact> ensure_traces(const TraceRequest& req) {
   ISPLITEE_CHECK(!req.trace_dir.empty(), "trace: no output directory for traces");
   ISPLITEE_CHECK_CODE(fs::exists(req.checkpoint), ErrorCode::kIo, "trace: checkpoint ",
@@ -263,7 +267,7 @@ std::vector<TraceArtifact> ensure_traces(const TraceRequest& req) {
     TraceArtifact a;
     a.name = distort::label(spec);
     a.cache_key = trace_cache_key(sha, req.data, req.trace, spec, req.seed);
-    a.directory = req.trace_dir / (safe_name(a.name) + "-" + a.cache_key.substr(0, 12));
+    a.directory = req.trace_dir / trace_directory_name(a.name, a.cache_key);
     if (!req.force && fs::exists(a.directory / "manifest.json")) {
       trace::Trace t;
       try {

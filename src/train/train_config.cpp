@@ -56,12 +56,14 @@ TrainConfig parse_train_config(const config::Node& n) {
   c.workers = n.integer("workers", c.workers, 0, 256);
   c.log_every = n.integer("log_every", c.log_every, 0, INT64_MAX);
   c.init_checkpoint = n.string("init_checkpoint", c.init_checkpoint);
+  if (n.has("seed"))
+    c.seed = static_cast<std::uint64_t>(n.integer("seed", 0, 0, std::int64_t{1} << 53));
   n.finish();
   return c;
 }
 
 nlohmann::json to_json(const TrainConfig& c) {
-  return {
+  nlohmann::json j = {
       {"optimizer", c.optimizer},
       {"lr_backbone", c.lr_backbone},
       {"lr_exit_heads", c.lr_exit_heads},
@@ -95,6 +97,8 @@ nlohmann::json to_json(const TrainConfig& c) {
       {"log_every", c.log_every},
       {"init_checkpoint", c.init_checkpoint},
   };
+  if (c.seed) j["seed"] = *c.seed;
+  return j;
 }
 
 std::vector<double> resolve_exit_weights(const std::vector<double>& configured,
@@ -107,7 +111,7 @@ std::vector<double> resolve_exit_weights(const std::vector<double>& configured,
                    " weights, or none for the default)");
     return configured;
   }
-  // METHOD.md §6: the reference weights for the 7 MobileNetV2 exits.
+  // docs/method.md §8: the reference weights for the 7 MobileNetV2 exits.
   if (num_exits == 7) return {1.0, 1.0, 1.0, 0.7, 0.7, 0.7, 0.5};
   return std::vector<double>(static_cast<std::size_t>(num_exits), 1.0);
 }
@@ -116,7 +120,7 @@ double lr_factor(const TrainConfig& c, std::int64_t epoch) {
   if (epoch < c.warmup_epochs) return static_cast<double>(epoch + 1) / (c.warmup_epochs + 1);
   const auto e = static_cast<double>(epoch - c.warmup_epochs);
   if (c.schedule == "cosine") {
-    // Closed form of torch.optim.lr_scheduler.CosineAnnealingLR (METHOD.md §6: T_max = 10).
+    // Closed form of torch.optim.lr_scheduler.CosineAnnealingLR (docs/method.md §8: T_max = 10).
     return c.eta_min + (1.0 - c.eta_min) * (1.0 + std::cos(kPi * e / c.t_max)) / 2.0;
   }
   if (c.schedule == "step")

@@ -60,7 +60,8 @@ std::string fmt(const char* f, double v) {
 // ---- augmentation (train images only) --------------------------------------------------------
 
 // Random resized crop (area in [scale_min, 1], aspect in [3/4, 4/3]) to out×out, as
-// torchvision's RandomResizedCrop, followed by colour jitter: the Caltech recipe (METHOD.md §6).
+// torchvision's RandomResizedCrop, followed by colour jitter: the Caltech recipe (docs/method.md
+// §8).
 cv::Mat random_resized_crop(const cv::Mat& img, int out, double scale_min, Rng& rng) {
   const double area = static_cast<double>(img.rows) * img.cols;
   for (int attempt = 0; attempt < 10; ++attempt) {
@@ -408,9 +409,10 @@ EpochRecord epoch_record_from_json(const nlohmann::json& j, const std::string& s
 
 std::string train_config_hash(const TrainJob& job) {
   auto t = to_json(job.train);
-  // Keys that do not change the trained weights.
+  // Keys that do not change the trained weights; the seed is hashed once, as job.seed (so a config
+  // that spells out train.seed hashes like one that inherits the same top-level seed).
   for (const char* k :
-       {"workers", "log_every", "evaluate_test", "max_test_samples", "eval_batch_size"})
+       {"workers", "log_every", "evaluate_test", "max_test_samples", "eval_batch_size", "seed"})
     t.erase(k);
   const nlohmann::json j = {{"trainer", kTrainerVersion},
                             {"data", data::to_json(job.data)},

@@ -1,5 +1,5 @@
 """Reference timings: the ImageNet-C corruptions as the public Python generators compute them (numpy /
-scipy / skimage / PIL, written here from the descriptions in shared/spec/corruption-constants.md),
+scipy / skimage / PIL, written here from the descriptions in the published ImageNet-C/CIFAR-10-C generation scripts),
 for comparison with build-data/bench/bench_distort. Snow and motion blur need ImageMagick (Wand),
 frost needs the photos and spatter needs cv2: none is available here, so they are not timed.
 

@@ -1,6 +1,6 @@
 #pragma once
 /// \file Progress reporting for long work: a bar with rate and ETA on a terminal, plain periodic
-/// lines when stderr is not a TTY (DESIGN.md style rule 6).
+/// lines when stderr is not a TTY (docs/architecture.md, "Style").
 
 #include <chrono>
 #include <cstdint>

@@ -1,5 +1,6 @@
 #pragma once
-/// \file Seeded, platform-independent random numbers (no global state: DESIGN.md style rule 5).
+/// \file Seeded, platform-independent random numbers (no global state: docs/architecture.md,
+/// "Style").
 
 #include <cstdint>
 #include <initializer_list>

@@ -1,6 +1,7 @@
 #pragma once
 /// \file Strict JSON configuration: every key is type- and range-checked, unknown keys are errors
-/// that name the JSON path and the nearest valid key (DESIGN.md §4).
+/// that name the JSON path and the nearest valid key (docs/architecture.md, "Files a run reads and
+/// writes").
 
 #include <cstdint>
 #include <filesystem>

@@ -16,7 +16,8 @@ namespace isplitee::cost {
 
 /// What l_k counts: backbone blocks (the paper) or cumulative edge MACs in millions.
 enum class DepthUnits { kBlocks, kMacs };
-/// How a shallower arm's offload reward is scored when C_K was never seen (METHOD.md §3 Decision).
+/// How a shallower arm's offload reward is scored when C_K was never seen (docs/method.md §4,
+/// side_info).
 enum class SideInfo { kOracle, kStrict, kProxy };
 
 /// The "cost" section of a config.

@@ -1,7 +1,8 @@
 #pragma once
 /// \file Image distortions: the paper's noise and blur with explicit units, the 15 + 4 ImageNet-C
-/// corruptions at severities 1–5 (METHOD.md §7, corruption-constants.md), chains and `none`.
-/// OpenCV only (no LibTorch). Every distortion is a pure function of (image, parameters, rng).
+/// corruptions at severities 1–5 (docs/method.md §9; constants from the public ImageNet-C scripts),
+/// chains and `none`. OpenCV only (no LibTorch). Every distortion is a pure function of (image,
+/// parameters, rng).
 
 #include <cstdint>
 #include <memory>

@@ -1,6 +1,7 @@
 #pragma once
 /// \file The `model` section of an experiment config: which multi-exit backbone to build
-/// (METHOD.md §1, §6). Core-free of LibTorch so that other modules can hold a ModelConfig cheaply.
+/// (docs/method.md §1, §8). Core-free of LibTorch so that other modules can hold a ModelConfig
+/// cheaply.
 
 #include <cstdint>
 #include <string>
@@ -18,7 +19,7 @@ namespace isplitee::model {
 /// stem included (MobileNetV2: features[0..18], B = 19; ResNet: stem + every residual block).
 /// The final exit (the network's own classifier) always sits after block B and is not listed.
 struct ExitPlacement {
-  /// "default" (the architecture's: METHOD.md §1 for mobilenet_v2, every residual block for
+  /// "default" (the architecture's: docs/method.md §1 for mobilenet_v2, every residual block for
   /// resnets, ~9 evenly spaced for deep resnet_cifar), "blocks", "every" or "macs".
   std::string mode = "default";
   std::vector<std::int64_t>

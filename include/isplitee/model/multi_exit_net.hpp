@@ -1,5 +1,5 @@
 #pragma once
-/// \file A backbone cut into stages with one exit head per stage (METHOD.md §1): the edge runs
+/// \file A backbone cut into stages with one exit head per stage (docs/method.md §1): the edge runs
 /// stages 1..s and heads 1..s, the cloud runs stages s+1..K and the final head.
 
 #include <cstdint>
@@ -48,7 +48,7 @@ class MultiExitNetImpl : public torch::nn::Module {
   /// Replaces the profile (used by measure_latency()).
   void set_profile(ModelProfile p);
 
-  /// Parameter groups for the trainer (METHOD.md §6 gives them different learning rates).
+  /// Parameter groups for the trainer (docs/method.md §8 gives them different learning rates).
   std::vector<torch::Tensor> backbone_parameters() const;
   std::vector<torch::Tensor> exit_head_parameters() const;   ///< heads of exits 1..K-1
   std::vector<torch::Tensor> final_head_parameters() const;  ///< exit K's classifier

@@ -1,6 +1,6 @@
 #pragma once
 /// \file The cost profile of a multi-exit network: per exit, depth, MACs, parameters and the
-/// activation that would be sent when splitting there (METHOD.md §1–2, §5 split-point bytes).
+/// activation that would be sent when splitting there (docs/method.md §1–2, §6 split-point bytes).
 
 #include <cstdint>
 #include <string>

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,9 @@ struct ExperimentSection {
   std::size_t curve_points = 100;  ///< points of the regret and arm-over-time curves
   bool plots = true;               ///< render plots with gnuplot
   std::string mode = "replay";     ///< where outcomes come from (environment_mode_names())
+  /// Seeds the stream permutations and the policies' randomness; unset = the top-level `seed`
+  /// (filled in by parse_experiment). Changing it never retrains or retraces.
+  std::optional<std::uint64_t> seed;
 };
 
 /// The valid `experiment.mode` names ("replay", …). The factories behind them live with the
@@ -39,8 +43,8 @@ const std::vector<std::string>& environment_mode_names();
 struct ExperimentConfig {
   std::string source;  ///< the file it came from (for messages)
   std::string name = "experiment";
-  std::string description;           ///< one line, shown by `isplitee list configs`
-  std::uint64_t seed = 0;            ///< seeds training, distortions and streams
+  std::string description;  ///< one line, shown by `isplitee list configs`
+  std::uint64_t seed = 0;   ///< default of train.seed (model, distortions) and experiment.seed
   std::filesystem::path output_dir;  ///< default runs/<name>
   std::filesystem::path cache_dir =
       "cache";  ///< models/ and traces/ live here (reused across runs)
@@ -57,8 +61,14 @@ struct ExperimentConfig {
   ExperimentSection experiment;
 };
 
-/// Parses every section strictly (unknown keys at any level are errors naming the path).
+/// Parses every section strictly (unknown keys at any level are errors naming the path). Fills
+/// train.seed and experiment.seed from the top-level seed when they are not given.
 ExperimentConfig parse_experiment(const config::Document& doc);
+
+/// The seed of the model and its traces: train.seed, else the top-level seed.
+std::uint64_t train_seed(const ExperimentConfig& c);
+/// The seed of streams and policies: experiment.seed, else the top-level seed.
+std::uint64_t experiment_seed(const ExperimentConfig& c);
 
 /// Loads `path`, applies `--set` overrides in order, parses.
 ExperimentConfig load_experiment(const std::filesystem::path& path,
@@ -80,6 +90,5 @@ struct ConfigSummary {
 /// so that a broken one is listed with its error instead of stopping the listing. Empty when `dir`
 /// does not exist.
 std::vector<ConfigSummary> find_configs(const std::filesystem::path& dir);
-
 
 }  // namespace isplitee::pipeline

@@ -1,5 +1,6 @@
 #pragma once
-/// \file `isplitee run`: model → traces → streams → policies → run directory (DESIGN.md §1, §4).
+/// \file `isplitee run`: model → traces → streams → policies → run directory (docs/architecture.md,
+/// "Data flow" and "Files a run reads and writes").
 
 #include <filesystem>
 #include <string>
@@ -17,6 +18,12 @@ struct RunOptions {
   bool retrace = false;              ///< recompute traces even when cached
   std::filesystem::path output_dir;  ///< overrides the config's output_dir ("" = config/default)
   std::vector<std::string> sweeps;   ///< "key=v1,v2,…" each; a grid over their product
+  bool dry_run = false;              ///< plan only (plan_run); run() refuses it
+  /// Continue an interrupted run in its directory (needs --output or the config's output_dir):
+  /// refuses another config or sweep; reuses the replay points already finished.
+  bool resume = false;
+  /// Testing hook: stop (as if interrupted) after this many replay points (0 = never).
+  std::size_t stop_after_points = 0;
 };
 
 /// One axis of a sweep grid.
@@ -29,6 +36,15 @@ struct SweepAxis {
 /// policies., streams. and experiment. may be swept (model and traces stay fixed within a run).
 SweepAxis parse_sweep(const std::string& text);
 
+/// One point of a sweep grid: (key, value) per axis.
+using SweepAssignment = std::vector<std::pair<std::string, nlohmann::json>>;
+
+/// Every combination of the axes' values (first axis slowest); empty when there are no axes.
+std::vector<SweepAssignment> sweep_grid(const std::vector<SweepAxis>& axes);
+
+/// `doc` with the assignment applied as overrides (messages name "--sweep key=value").
+config::Document with_sweep_assignment(const config::Document& doc, const SweepAssignment& a);
+
 /// The run directory a config writes to: output_dir when set, else runs/<name>-<UTC timestamp>.
 std::filesystem::path run_directory(const config::Document& doc, const ExperimentConfig& c,
                                     const RunOptions& options);
@@ -40,9 +56,11 @@ struct RunOutcome {
   std::vector<std::string> files;  ///< relative to run_dir
 };
 
-/// Runs the whole experiment of `doc` (overrides already applied). Everything that can be checked
-/// (config, sweep grid, schedules, dataset readability, run directory) is checked before any
-/// training or tracing. Prints one line per stage to the log and a progress bar over policy runs.
+/// Runs the whole experiment of `doc` (overrides already applied): plan_run(), then exactly the
+/// planned jobs and replay cells. Everything that can be checked (config, sweep grid, schedules,
+/// dataset readability, run directory) is checked before any training or tracing. Each finished
+/// replay point is kept in <run_dir>/partial/ until the report is written, so `resume` skips it.
+/// Prints one line per stage to the log and a progress bar over policy runs.
 RunOutcome run(const config::Document& doc, const RunOptions& options);
 
 }  // namespace isplitee::pipeline

@@ -1,6 +1,7 @@
 #pragma once
-/// \file The run directory's reports (DESIGN.md §4): report.json (everything, re-renderable),
-/// summary.csv, report.md (paper-style tables) and plots rendered with gnuplot.
+/// \file The run directory's reports (docs/architecture.md, "Files a run reads and writes"):
+/// report.json (everything, re-renderable), summary.csv, report.md (paper-style tables) and plots
+/// rendered with gnuplot.
 
 #include <filesystem>
 #include <string>
@@ -61,7 +62,9 @@ std::vector<std::string> write_report_files(const std::filesystem::path& dir, co
                                             bool plots);
 
 /// The paper-style Markdown report.
-std::string render_markdown(const RunReport& r, const std::vector<std::string>& plot_files);
+/// `earlier_plots`: the plots were not rendered now but found in plots/ (`report --no-plots`).
+std::string render_markdown(const RunReport& r, const std::vector<std::string>& plot_files,
+                            bool earlier_plots = false);
 /// The "paper table" section of report.md: final exit, random exit, SplitEE and I-SplitEE (found
 /// by registry name) per distortion type and level (from each trace's manifest distortion), with
 /// accuracy, cost per sample, cost reduction and accuracy drop, plus the mean over each type's
@@ -72,7 +75,8 @@ std::string render_paper_table(const RunReport& r);
 std::string render_summary_csv(const sim::ExperimentResult& r);
 /// sweep.csv: one row per (sweep point, stream, policy).
 std::string render_sweep_csv(const RunReport& r);
-/// The main table for the terminal: per stream, I-SplitEE and the references.
+/// The main table for the terminal: per stream every policy, each metric as "mean ± half-width"
+/// of the 95% interval ("—" with fewer than 3 repeats, with a warning line), then the sweep table.
 std::string render_terminal_table(const RunReport& r);
 
 /// The policy the headline tables and plots are about: the label of the registry's headline policy
@@ -94,11 +98,22 @@ bool claim_holds(const sim::CellResult& c);
 
 /// Means over the streams of one policy's per-stream means (the sweep table and plot).
 struct PolicyMeans {
-  double accuracy = 0, cost_reduction = 0, accuracy_drop = 0, offload_fraction = 0;
+  double accuracy = 0, cost_reduction = 0, accuracy_drop = 0, offload_pct = 0;
   std::size_t streams = 0, claim_holds = 0;  ///< streams seen, and those where claim_holds()
 };
 /// PolicyMeans of `policy_label` in `r` (all zero when the label did not run).
 PolicyMeans mean_over_streams(const sim::ExperimentResult& r, const std::string& policy_label);
+
+/// How a policy is drawn in every plot: a fixed colour and marker per registry name, so a policy
+/// looks the same in every plot and run; the headline policy is drawn last, larger and thicker.
+struct PolicyStyle {
+  std::string color;   ///< "#rrggbb"
+  int point_type = 1;  ///< gnuplot pt
+  bool emphasised = false;
+};
+/// The style of policy `label` (registry name `name`). A label that differs from its name (a
+/// second variant of one policy) gets a colour of its own, derived from the label.
+PolicyStyle policy_style(const std::string& label, const std::string& name);
 
 /// Renders the plots into <dir>/plots with gnuplot; returns the files written (relative to dir).
 /// Throws Error(kIo) when gnuplot fails; returns {} and logs a warning when gnuplot is missing.

@@ -56,8 +56,8 @@ struct CellResult {
   std::string stream, policy, policy_name;  ///< policy = label, policy_name = registry name
   std::size_t steps = 0;
   /// Named metrics in a fixed order: accuracy, cost_per_sample, cost_total, cost_reduction,
-  /// accuracy_drop, offload_fraction, mean_reward, regret, dynamic_regret, best_fixed_arm,
-  /// [bytes_per_sample]; for policies with a change detector alarms, false_alarms,
+  /// accuracy_drop, offload_pct (percent of samples), mean_reward, regret, dynamic_regret,
+  /// best_fixed_arm, [bytes_per_sample]; for policies with a change detector alarms, false_alarms,
   /// detected_changes; for policies with a cost target cost_target, budget_gap_pct,
   /// budget_ref_arm, budget_ref_accuracy, budget_ref_cost_per_sample (the best fixed arm, by
   /// accuracy, whose hindsight mean cost per sample on the stream is within the target).
@@ -88,7 +88,8 @@ struct ExperimentResult {
   std::size_t num_arms = 0, repeats = 0, threads = 0;
   std::uint64_t seed = 0;
   std::vector<std::string> trace_names, streams, policies;
-  /// Per trace, the accuracy (%) of each exit on all its samples (METHOD.md §5: the trace itself).
+  /// Per trace, the accuracy (%) of each exit on all its samples (docs/method.md §6: the trace
+  /// itself).
   std::vector<std::vector<double>> trace_exit_accuracy;
   std::vector<CellResult> cells;  ///< stream-major: cells[s * policies + p]
   double wall_seconds = 0;

@@ -27,8 +27,9 @@ struct StepRecord {
   double cost = 0, reward = 0, regret = 0;  ///< regret vs the best fixed arm in hindsight
 };
 
-/// The best fixed arm in hindsight over a stream and over each of its segments (METHOD.md §5), from
-/// the oracle rewards. Depends only on the stream: computed once and shared by every policy's run.
+/// The best fixed arm in hindsight over a stream and over each of its segments (docs/method.md §6),
+/// from the oracle rewards. Depends only on the stream: computed once and shared by every policy's
+/// run.
 struct Hindsight {
   std::size_t best_arm = 0;
   std::vector<std::size_t> segment_best_arm;
@@ -52,7 +53,7 @@ struct RunOptions {
   std::size_t decision_batch = 1;
 };
 
-/// Metrics of one run (one policy on one stream for one repeat), METHOD.md §5.
+/// Metrics of one run (one policy on one stream for one repeat), docs/method.md §6.
 struct RunMetrics {
   std::size_t steps = 0;
   double accuracy = 0;  ///< % correct

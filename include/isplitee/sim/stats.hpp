@@ -1,6 +1,6 @@
 #pragma once
 /// \file Summary statistics over repeats: mean, sample std and the 95% Student-t interval
-/// (METHOD.md §5).
+/// (docs/method.md §6).
 
 #include <cstddef>
 #include <vector>
@@ -16,7 +16,7 @@ struct Stat {
   std::vector<double> values;  ///< one per repeat
 };
 
-/// Two-sided 95% Student-t quantile t_{0.975, df} (df ≥ 1).
+/// Two-sided 95% Student-t quantile t_{0.975, df} (df ≥ 1), from Boost.Math.
 double student_t95(std::size_t df);
 
 /// Summarises `values` (at least one).

@@ -1,6 +1,7 @@
 #pragma once
 /// \file The confidence trace: what every exit of a multi-exit network said about every sample
-/// (DESIGN.md §4). Produced by `isplitee trace` (isplitee::vision), replayed by the simulator.
+/// (docs/architecture.md, "Files a run reads and writes"). Produced by `isplitee trace`
+/// (isplitee::vision), replayed by the simulator.
 
 #include <cstdint>
 #include <filesystem>
@@ -17,7 +18,7 @@ inline constexpr int kTraceFormatVersion = 2;
 
 /// What the model profile says about one exit (the split point after it).
 struct ExitInfo {
-  double depth_blocks = 0;            ///< l_k in backbone blocks (METHOD.md §1)
+  double depth_blocks = 0;            ///< l_k in backbone blocks (docs/method.md §1)
   double macs_millions = 0;           ///< cumulative MACs of the edge part up to this exit, in M
   std::int64_t activation_bytes = 0;  ///< float32 bytes of the activation sent when split here
   std::vector<std::int64_t> activation_shape;  ///< C×H×W at the split (empty when unknown)

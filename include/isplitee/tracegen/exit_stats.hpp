@@ -1,6 +1,6 @@
 #pragma once
-/// \file Per-sample statistics of one exit's logits, as recorded in a trace (METHOD.md §1,
-/// DESIGN.md §4).
+/// \file Per-sample statistics of one exit's logits, as recorded in a trace (docs/method.md §1,
+/// docs/architecture.md, "Files a run reads and writes").
 
 #include <torch/torch.h>
 

@@ -1,7 +1,7 @@
 #pragma once
 /// \file Trace generation with a content-addressed cache: run a checkpoint over a dataset split
-/// under each distortion and write one trace directory per distortion (DESIGN.md §1, §4; METHOD.md
-/// §1, §7).
+/// under each distortion and write one trace directory per distortion (docs/architecture.md, "Data
+/// flow"; docs/method.md §1, §9).
 
 #include <cstdint>
 #include <filesystem>
@@ -47,6 +47,10 @@ struct TraceArtifact {
 std::string trace_cache_key(const std::string& checkpoint_sha256, const data::DatasetConfig& data,
                             const TraceConfig& cfg, const distort::DistortionSpec& spec,
                             std::uint64_t seed);
+
+/// The directory name of a trace in the cache: the label made file-system safe, "-", the first 12
+/// hex digits of the key.
+std::string trace_directory_name(const std::string& label, const std::string& cache_key);
 
 /// For every distortion of `req.trace`, returns the trace directory: reused when a directory with
 /// the same cache key exists and validates (a corrupt one is an Error(kData) that suggests

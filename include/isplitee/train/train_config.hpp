@@ -1,8 +1,9 @@
 #pragma once
 /// \file The "train" section of an experiment config: the multi-exit training recipe
-/// (METHOD.md §6) and the learning-rate schedules it uses.
+/// (docs/method.md §8) and the learning-rate schedules it uses.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,7 +23,7 @@ struct AugmentConfig {
   double scale_min = 0.5;  ///< smallest area fraction of the random resized crop (caltech-jitter)
 };
 
-/// Joint multi-exit training recipe (METHOD.md §6). Every field has a default. The validation
+/// Joint multi-exit training recipe (docs/method.md §8). Every field has a default. The validation
 /// hold-out is the data section's val_fraction (the "val" split of data::open_split).
 struct TrainConfig {
   std::string optimizer = "adam";   ///< "adam" | "sgd"
@@ -54,6 +55,9 @@ struct TrainConfig {
   std::int64_t log_every =
       50;  ///< steps between metric lines in metrics.jsonl (0 = per epoch only)
   std::string init_checkpoint;  ///< fine-tune from one of our checkpoints ("" = model's own init)
+  /// Seeds initialisation, shuffling, augmentation, dropout and the traces' distortions; unset =
+  /// the experiment config's top-level `seed` (filled in by pipeline::parse_experiment).
+  std::optional<std::uint64_t> seed;
 };
 
 /// Parses the "train" section (all keys optional; unknown keys are errors).
@@ -63,7 +67,7 @@ TrainConfig parse_train_config(const config::Node& node);
 nlohmann::json to_json(const TrainConfig& c);
 
 /// The loss weights for `num_exits` exits: `configured` when non-empty (its length must match,
-/// else Error(kUsage)), METHOD.md §6's [1,1,1,.7,.7,.7,.5] for 7 exits, else all ones.
+/// else Error(kUsage)), docs/method.md §8's [1,1,1,.7,.7,.7,.5] for 7 exits, else all ones.
 std::vector<double> resolve_exit_weights(const std::vector<double>& configured,
                                          std::int64_t num_exits);
 

@@ -50,6 +50,35 @@ TEST(ExperimentConfig, ResolvedJsonReparsesToItself) {
   EXPECT_EQ(j["description"], "one line");
 }
 
+// train.seed and experiment.seed default to the top-level seed, can be set apart, and resolve into
+// config.resolved.json; the top-level seed alone keeps its old meaning for both.
+TEST(ExperimentConfig, TrainAndExperimentSeedsDefaultToTheTopLevelSeed) {
+  auto doc = config::Document::parse(R"({"name": "s", "seed": 3})", "s.json");
+  auto c = parse_experiment(doc);
+  EXPECT_EQ(train_seed(c), 3u);
+  EXPECT_EQ(experiment_seed(c), 3u);
+  doc.apply_override("experiment.seed=1");
+  c = parse_experiment(doc);
+  EXPECT_EQ(train_seed(c), 3u);
+  EXPECT_EQ(experiment_seed(c), 1u);
+  const auto j = resolved_json(c);
+  EXPECT_EQ(j["train"]["seed"], 3);
+  EXPECT_EQ(j["experiment"]["seed"], 1);
+  const auto again = parse_experiment(config::Document::from_json(j, "resolved"));
+  EXPECT_EQ(train_seed(again), 3u);
+  EXPECT_EQ(experiment_seed(again), 1u);
+  doc.apply_override("train.seed=7");
+  c = parse_experiment(doc);
+  EXPECT_EQ(train_seed(c), 7u);
+  EXPECT_EQ(experiment_seed(c), 1u);
+  EXPECT_NE(error_of([&] {
+              auto d = doc;
+              d.apply_override("experiment.seed=-1");
+              parse_experiment(d);
+            }).find("experiment.seed"),
+            std::string::npos);
+}
+
 TEST(ExperimentConfig, SetTyposAreBlamedOnTheSet) {
   auto doc = config::Document::parse(R"({"cost": {"alpha": 0.5}})", "c.json");
   doc.apply_override("cost.alhpa=0.7");

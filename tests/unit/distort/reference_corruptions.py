@@ -1,6 +1,6 @@
 """Independent reference implementations (numpy / scipy / skimage / PIL) of the distortions that the
 C++ parity tests compare against. Written from the corruption descriptions in
-shared/spec/corruption-constants.md, not from the C++ code.
+the published ImageNet-C/CIFAR-10-C generation scripts, not from the C++ code.
 
 usage: reference_corruptions.py INPUT.png OUT_DIR JOBS_JSON
 JOBS_JSON: [{"name": "contrast", "params": [0.4], "out": "contrast_1.png"}, ...]

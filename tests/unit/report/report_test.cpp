@@ -1,9 +1,11 @@
 #include "isplitee/report/report.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -180,6 +182,18 @@ TEST(Report, WritesFilesAtomicallyAndRendersPlots) {
     EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
   const auto back = read_run_report(dir);
   EXPECT_EQ(to_json(back), to_json(r));
+  // Re-rendered without plots, report.md still shows the plots plots/ holds.
+  write_report_files(dir, r, /*plots=*/false);
+  const std::string md = read_text_file(dir / "report.md");
+  if (have_gnuplot) {
+    EXPECT_EQ(md.find("No plots were rendered"), std::string::npos) << md;
+    EXPECT_NE(md.find("![plots/accuracy_vs_cost.png](plots/accuracy_vs_cost.png)"),
+              std::string::npos);
+    EXPECT_NE(md.find("not re-rendered"), std::string::npos);
+  }
+  fs::remove_all(dir);
+  write_report_files(dir, r, /*plots=*/false);
+  EXPECT_NE(read_text_file(dir / "report.md").find("No plots were rendered"), std::string::npos);
   fs::remove_all(dir);
 }
 
@@ -199,6 +213,79 @@ TEST(Report, SweepCsvAndTable) {
   const auto md = render_markdown(r, {});
   EXPECT_NE(md.find("## Sweep over `cost.offload`"), std::string::npos);
   EXPECT_NE(md.find("| cost.offload=0.8 |"), std::string::npos);
+}
+
+// The terminal table shows every policy of every stream with "mean ± half-width" of the 95%
+// interval in every column, offload in percent, and the sweep table; with fewer than 3 repeats
+// the intervals are "—" and a warning says why.
+TEST(Report, TerminalTableShowsEveryPolicyWithIntervalsAndTheSweep) {
+  auto r = make_report();
+  auto table = render_terminal_table(r);
+  const auto lines = split(table, '\n');
+  ASSERT_GE(lines.size(), 1u + 1 * 4);  // header + one stream (drift) × 4 policies
+  for (const char* p : {"i-splitee", "final-exit", "edge-threshold", "cloud-only"})
+    EXPECT_NE(table.find(p), std::string::npos) << p << "\n" << table;
+  const auto& c = r.result.cell("drift", "i-splitee");
+  const auto& acc = c.metric("accuracy");
+  char want[64];
+  std::snprintf(want, sizeof want, "%.2f ± %.2f", acc.mean, (acc.ci_high - acc.ci_low) / 2);
+  EXPECT_NE(table.find(want), std::string::npos) << want << "\n" << table;
+  const auto& off = r.result.cell("drift", "cloud-only").metric("offload_pct");
+  EXPECT_DOUBLE_EQ(off.mean, 100.0);  // cloud-only offloads every sample: percent, not fraction
+  EXPECT_NE(table.find("100.0 ± 0.0"), std::string::npos) << table;
+  EXPECT_EQ(table.find("warning"), std::string::npos);
+  EXPECT_EQ(table.find("sweep"), std::string::npos);
+
+  r.sweep_keys = {"cost.offload"};
+  for (double o : {0.2, 0.8}) {
+    SweepPoint p;
+    p.assignment = {{"cost.offload", o}};
+    p.result = r.result;
+    r.sweep.push_back(p);
+  }
+  table = render_terminal_table(r);
+  EXPECT_NE(table.find("sweep over cost.offload"), std::string::npos) << table;
+  EXPECT_NE(table.find("cost.offload=0.8"), std::string::npos) << table;
+
+  // Two repeats: no intervals, a warning in the table and in report.md.
+  for (auto& cell : r.result.cells)
+    for (auto& [name, st] : cell.metrics) st.values.resize(2);
+  r.result.repeats = 2;
+  table = render_terminal_table(r);
+  EXPECT_NE(table.find(" ± —"), std::string::npos) << table;
+  EXPECT_NE(table.find("warning: 2 repeats: too few for a 95% interval"), std::string::npos)
+      << table;
+  const auto md = render_markdown(r, {});
+  EXPECT_NE(md.find("too few for a 95% interval"), std::string::npos);
+  EXPECT_NE(md.find(" ± —"), std::string::npos);
+}
+
+// Every built-in policy has its own colour and I-SplitEE alone is emphasised; in the scripts
+// I-SplitEE is drawn last with its colour, and categorical streams are never joined by lines.
+TEST(Report, PlotsUseOneStylePerPolicyAndDrawTheHeadlineLast) {
+  std::set<std::string> colors;
+  std::size_t emphasised = 0;
+  for (const auto& info : policy::builtin_policies().entries()) {
+    const auto st = policy_style(info.name, info.name);
+    EXPECT_TRUE(colors.insert(st.color).second) << info.name << " shares colour " << st.color;
+    emphasised += st.emphasised ? 1 : 0;
+  }
+  EXPECT_EQ(emphasised, 1u);
+  EXPECT_TRUE(policy_style("i-splitee", "i-splitee").emphasised);
+  EXPECT_NE(policy_style("i-splitee:beta=2", "i-splitee").color,
+            policy_style("i-splitee", "i-splitee").color);
+  if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) GTEST_SKIP() << "no gnuplot";
+  const isplitee::testing::TempDir tmp("plotstyle");
+  const auto r = make_report();
+  write_report_files(tmp.path(), r, /*plots=*/true);
+  const std::string gp = read_text_file(tmp / "plots/data/accuracy_vs_cost.png.gp");
+  const auto last_title = gp.rfind("title '");
+  ASSERT_NE(last_title, std::string::npos);
+  EXPECT_EQ(gp.substr(last_title, 18), "title 'i-splitee'\n") << gp;
+  EXPECT_NE(gp.find("lc rgb '" + policy_style("i-splitee", "i-splitee").color + "'"),
+            std::string::npos);
+  const std::string off = read_text_file(tmp / "plots/data/offload_by_stream.png.gp");
+  EXPECT_EQ(off.find("lines"), std::string::npos) << off;
 }
 
 TEST(Report, MissingRunDirectoryIsAnIoError) {

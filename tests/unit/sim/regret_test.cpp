@@ -40,7 +40,7 @@ std::vector<double> true_means(const Instance& in, std::size_t* best) {
 
 }  // namespace
 
-// METHOD.md §3: UCB with side observations has logarithmic regret on a stationary stream.
+// docs/method.md §5: UCB with side observations has logarithmic regret on a stationary stream.
 // Envelope: R(t) ≤ c·ln t with c = 2·Σ_{j≠i*} β²/Δ_j (the UCB gap bound with this index's constant,
 // doubled as margin), checked at 100 points up to T = 10^6; R(T)/T must fall at every decade.
 TEST(Regret, ISpliteeIsLogarithmicUpToOneMillion) {
@@ -104,7 +104,8 @@ double recovery_share(const std::string& policy, std::size_t seg) {
     const auto m = run_policy(*p, env, cm, s, o);
     EXPECT_EQ(m.segment_best_arm, (std::vector<std::size_t>{0, 2}));
     double hits = 0;
-    for (std::size_t t = seg; t < 2 * seg; ++t) hits += m.steps_record[t].action == policy::Action::split(2);
+    for (std::size_t t = seg; t < 2 * seg; ++t)
+      hits += m.steps_record[t].action == policy::Action::split(2);
     share += hits / static_cast<double>(seg) / 3.0;
   }
   return share;
@@ -112,7 +113,7 @@ double recovery_share(const std::string& policy, std::size_t seg) {
 
 }  // namespace
 
-// METHOD.md §4: after an abrupt change the non-stationary UCBs recover faster than UCB.
+// docs/method.md §5: after an abrupt change the non-stationary UCBs recover faster than UCB.
 TEST(Drift, WindowedAndDiscountedUcbRecoverFaster) {
   const std::size_t seg = 20000;
   const double ucb = recovery_share("i-splitee", seg);
