@@ -1,6 +1,6 @@
 #pragma once
 /// \file The cost profile of a multi-exit network: per exit, depth, MACs, parameters and the
-/// activation that would be sent when splitting there (METHOD.md §1–2, §5 split-point bytes).
+/// activation that would be sent when splitting there (docs/method.md; split-point bytes).
 
 #include <cstdint>
 #include <string>
@@ -47,6 +47,7 @@ struct ModelProfile {
   int latency_threads = 0;             ///< LibTorch threads used for the measurement
   bool latency_folded = false;         ///< measured with BatchNorm folded into convolutions
   bool latency_channels_last = false;  ///< measured with channels-last activations
+  std::string latency_engine;  ///< MultiExitNetImpl::inference_engine() during the measurement
 };
 
 /// Converts to the trace manifest's per-exit info (depth in blocks, edge MACs in millions,
