@@ -1,7 +1,7 @@
 #pragma once
 /// \file Trace generation with a content-addressed cache: run a checkpoint over a dataset split
-/// under each distortion and write one trace directory per distortion (DESIGN.md §1, §4; METHOD.md
-/// §1, §7).
+/// under each distortion and write one trace directory per distortion (docs/architecture.md,
+/// docs/method.md).
 
 #include <cstdint>
 #include <filesystem>

@@ -1,6 +1,6 @@
 #pragma once
 /// \file The "trace" section of an experiment config: which split to run the trained network over,
-/// under which distortions (DESIGN.md §1, §4).
+/// under which distortions (docs/architecture.md).
 
 #include <cstdint>
 #include <string>
