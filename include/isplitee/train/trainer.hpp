@@ -1,5 +1,5 @@
 #pragma once
-/// \file Joint multi-exit training (METHOD.md §6): `isplitee train` and the model cache of
+/// \file Joint multi-exit training (docs/method.md): `isplitee train` and the model cache of
 /// `isplitee run`.
 
 #include <cstdint>
@@ -65,9 +65,9 @@ struct TrainResult {
   std::vector<EpochRecord> history;
 };
 
-/// Trains the multi-exit network of `job` jointly on Σ_k w_k CE(z_k, y) (METHOD.md §6), keeping the
-/// best validation loss checkpoint, with early stopping on `patience`. Writes into output_dir, each
-/// file atomically after every epoch: last.pt (+ last.optim.pt, train_state.json), best.pt,
+/// Trains the multi-exit network of `job` jointly on Σ_k w_k CE(z_k, y) (docs/method.md), keeping
+/// the best validation loss checkpoint, with early stopping on `patience`. Writes into output_dir,
+/// each file atomically after every epoch: last.pt (+ last.optim.pt, train_state.json), best.pt,
 /// metrics.jsonl; at the end train_result.json. With `resume`, continues exactly where last.pt left
 /// (same final weights as an uninterrupted run at the same thread count).
 TrainResult train_model(const TrainJob& job);
