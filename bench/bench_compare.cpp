@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -90,24 +91,44 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-// Median seconds of fn() over at least 3 timed runs and `seconds` of wall time, after 2 warm-ups.
-template <typename F>
-double time_median(F&& fn, double seconds) {
-  for (int i = 0; i < 2; ++i) fn();
-  std::vector<double> t;
-  const auto start = std::chrono::steady_clock::now();
-  while (
-      t.size() < 3 ||
-      (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < seconds &&
-       t.size() < 2000)) {
-    const auto t0 = std::chrono::steady_clock::now();
-    fn();
-    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  return median(t);
+double cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
-double time_train(model::MultiExitNet& net, const Args& a) {
+/// Median wall and process-CPU seconds of one call.
+struct Timing {
+  double wall = 0, cpu = 0;
+};
+
+// Medians of fn() over at least 3 timed runs and `seconds` of wall time, after 2 warm-ups. CPU
+// time (all threads of the process) is the steadier measure on a shared, loaded machine.
+template <typename F>
+Timing time_median(F&& fn, double seconds) {
+  for (int i = 0; i < 2; ++i) fn();
+  std::vector<double> wall, cpu;
+  const auto start = std::chrono::steady_clock::now();
+  while (wall.size() < 3 ||
+         (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() <
+              seconds &&
+          wall.size() < 2000)) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const double c0 = cpu_seconds();
+    fn();
+    cpu.push_back(cpu_seconds() - c0);
+    wall.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return {median(wall), median(cpu)};
+}
+
+void put_rate(nlohmann::json& out, const Timing& t, int64_t batch) {
+  out["images_per_s"] = static_cast<double>(batch) / t.wall;
+  out["images_per_cpu_s"] = static_cast<double>(batch) / t.cpu;
+  out["ms_per_batch"] = t.wall * 1e3;
+}
+
+Timing time_train(model::MultiExitNet& net, const Args& a) {
   net->train(true);
   std::vector<torch::optim::OptimizerParamGroup> groups;
   for (const auto& [params, lr] :
@@ -134,8 +155,8 @@ nlohmann::json stage_profile(model::MultiExitNet& net, const torch::Tensor& x, d
   for (int64_t k = 1; k <= K; ++k) {
     const auto& in = inputs[static_cast<std::size_t>(k - 1)];
     const auto& out = inputs[static_cast<std::size_t>(k)];
-    const double s = time_median([&] { net->run_stages(in, k - 1, k); }, per);
-    const double h = time_median([&] { net->exit_logits(k, out); }, per);
+    const double s = time_median([&] { net->run_stages(in, k - 1, k); }, per).wall;
+    const double h = time_median([&] { net->exit_logits(k, out); }, per).wall;
     stages.push_back(
         {{"exit", k},
          {"blocks", net->exit_blocks()[static_cast<std::size_t>(k - 1)]},
@@ -166,9 +187,7 @@ int main(int argc, char** argv) {
                         {"exits", net->num_exits()},
                         {"blas", model::blas_description()}};
   if (a.mode == "train") {
-    const double s = time_train(net, a);
-    out["images_per_s"] = static_cast<double>(a.batch) / s;
-    out["ms_per_batch"] = s * 1e3;
+    put_rate(out, time_train(net, a), a.batch);
     std::printf("%s\n", out.dump().c_str());
     return 0;
   }
@@ -191,7 +210,7 @@ int main(int argc, char** argv) {
     std::printf("%s\n", out.dump().c_str());
     return 0;
   }
-  const double s = time_median(
+  const Timing t = time_median(
       [&] {
         if (a.mode == "plain") {
           auto y = net->exit_logits(K, net->run_stages(x, 0, K));
@@ -202,8 +221,7 @@ int main(int argc, char** argv) {
         }
       },
       a.seconds);
-  out["images_per_s"] = static_cast<double>(a.batch) / s;
-  out["ms_per_batch"] = s * 1e3;
+  put_rate(out, t, a.batch);
   out["engine"] = net->inference_engine();
   std::printf("%s\n", out.dump().c_str());
   return 0;

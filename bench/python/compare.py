@@ -48,14 +48,20 @@ def build(net, size):
 
 
 def median_seconds(fn, seconds):
+    """(median wall seconds, median process-CPU seconds) of fn()."""
     for _ in range(2):
         fn()
-    times, start = [], time.perf_counter()
-    while len(times) < 3 or (time.perf_counter() - start < seconds and len(times) < 2000):
-        t0 = time.perf_counter()
+    wall, cpu, start = [], [], time.perf_counter()
+    while len(wall) < 3 or (time.perf_counter() - start < seconds and len(wall) < 2000):
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        cpu.append(time.process_time() - c0)
+        wall.append(time.perf_counter() - t0)
+    return statistics.median(wall), statistics.median(cpu)
+
+
+def rates(batch, t):
+    return {"images_per_s": batch / t[0], "images_per_cpu_s": batch / t[1]}
 
 
 def prepared(net, size, batch, variant):
@@ -76,8 +82,8 @@ def py_infer(net, size, batch, variant, seconds, with_stats=False):
     m, x = prepared(net, size, batch, variant)
     with torch.inference_mode():
         if with_stats:
-            return batch / median_seconds(lambda: [stats(o) for o in m(x)], seconds)
-        return batch / median_seconds(lambda: m(x), seconds)
+            return rates(batch, median_seconds(lambda: [stats(o) for o in m(x)], seconds))
+        return rates(batch, median_seconds(lambda: m(x), seconds))
 
 
 def py_train(batch, seconds, channels_last=False):
@@ -101,7 +107,7 @@ def py_train(batch, seconds, channels_last=False):
         loss.backward()
         opt.step()
 
-    return batch / median_seconds(step, seconds)
+    return rates(batch, median_seconds(step, seconds))
 
 
 def cpp(binary, net, size, batch, mode, threads, seconds):
@@ -112,58 +118,60 @@ def cpp(binary, net, size, batch, mode, threads, seconds):
 
 
 def run_suite(a, threads):
-    """{case: {variant: best images/s over rounds}} for one thread count."""
+    """{measure: {case: {variant: best rate over rounds}}} for one thread count; measures are
+    images per wall second and images per process-CPU second."""
     torch.set_num_threads(threads)
-    best = {}
+    best = {"images_per_s": {}, "images_per_cpu_s": {}}
 
-    def keep(case, variant, ips):
-        best.setdefault(case, {})
-        best[case][variant] = max(ips, best[case].get(variant, 0.0))
-        print(f"  threads={threads} {case} {variant}: {ips:.1f} img/s", file=sys.stderr, flush=True)
+    def keep(case, variant, r):
+        for measure, v in r.items():
+            if measure not in best:
+                continue
+            row = best[measure].setdefault(case, {})
+            row[variant] = max(v, row.get(variant, 0.0))
+        print(f"  threads={threads} {case} {variant}: {r['images_per_s']:.1f} img/s, "
+              f"{r['images_per_cpu_s']:.1f} img/cpu-s", file=sys.stderr, flush=True)
 
     for _ in range(a.rounds):
         if a.suite == "infer":
             for net, size, batch in INFER_CASES:
                 case = f"{net} {size}px b{batch}"
                 for mode in ("all", "plain"):
-                    keep(case, f"isplitee_{mode}", cpp(a.bin, net, size, batch, mode, threads, a.seconds)["images_per_s"])
+                    keep(case, f"isplitee_{mode}", cpp(a.bin, net, size, batch, mode, threads, a.seconds))
                 for v in PY_INFER:
                     keep(case, v, py_infer(net, size, batch, v, a.seconds))
         elif a.suite == "trace":
             case = "fm 28px b256 trace"
-            keep(case, "isplitee", cpp(a.bin, "fm", 28, 256, "trace", threads, a.seconds)["images_per_s"])
+            keep(case, "isplitee", cpp(a.bin, "fm", 28, 256, "trace", threads, a.seconds))
             for v in PY_INFER:
                 keep(case, v, py_infer("fm", 28, 256, v, a.seconds, with_stats=True))
         elif a.suite == "train":
             case = "fm 28px b128 train"
-            keep(case, "isplitee", cpp(a.bin, "fm", 28, 128, "train", threads, a.seconds)["images_per_s"])
+            keep(case, "isplitee", cpp(a.bin, "fm", 28, 128, "train", threads, a.seconds))
             keep(case, "eager", py_train(128, a.seconds))
             keep(case, "eager_cl", py_train(128, a.seconds, channels_last=True))
     return best
 
 
-def markdown(results, suite):
+def markdown(results, suite, measure):
+    """One table: rows (threads, case), isplitee and PyTorch columns, ratio vs best PyTorch."""
     lines = []
     if suite == "infer":
-        lines.append("| threads | case | isplitee all exits | isplitee plain | PyTorch eager | eager channels-last | "
-                     "frozen + optimize_for_inference | ratio vs best PyTorch |")
-        lines.append("|---|---|---:|---:|---:|---:|---:|---:|")
-        for threads, res in results.items():
-            for case, v in res.items():
-                best_py = max(v[p] for p in PY_INFER)
-                lines.append(f"| {threads} | {case} | {v['isplitee_all']:.1f} | {v['isplitee_plain']:.1f} | "
-                             f"{v['eager']:.1f} | {v['eager_cl']:.1f} | {v['frozen']:.1f} | "
-                             f"**{v['isplitee_all'] / best_py:.2f}×** |")
+        cols = [("isplitee_all", "isplitee all exits"), ("isplitee_plain", "isplitee plain"),
+                ("eager", "PyTorch eager"), ("eager_cl", "eager channels-last"),
+                ("frozen", "frozen + optimize_for_inference")]
+        mine, py = "isplitee_all", PY_INFER
     else:
         py = PY_INFER if suite == "trace" else ["eager", "eager_cl"]
-        lines.append("| threads | case | isplitee | " + " | ".join(f"PyTorch {p}" for p in py) +
-                     " | ratio vs best PyTorch |")
-        lines.append("|---|---|---:|" + "---:|" * len(py) + "---:|")
-        for threads, res in results.items():
-            for case, v in res.items():
-                best_py = max(v[p] for p in py)
-                lines.append(f"| {threads} | {case} | {v['isplitee']:.1f} | " +
-                             " | ".join(f"{v[p]:.1f}" for p in py) + f" | **{v['isplitee'] / best_py:.2f}×** |")
+        cols = [("isplitee", "isplitee")] + [(p, f"PyTorch {p}") for p in py]
+        mine = "isplitee"
+    lines.append("| threads | case | " + " | ".join(c[1] for c in cols) + " | ratio vs best PyTorch |")
+    lines.append("|---|---|" + "---:|" * (len(cols) + 1))
+    for threads, res in results.items():
+        for case, v in res[measure].items():
+            best_py = max(v[p] for p in py)
+            lines.append(f"| {threads} | {case} | " + " | ".join(f"{v[c[0]]:.1f}" for c in cols) +
+                         f" | **{v[mine] / best_py:.2f}×** |")
     return "\n".join(lines)
 
 
@@ -213,7 +221,10 @@ def main():
         return
     results = {t: run_suite(a, t) for t in thread_list}
     print(f"load average {os.getloadavg()[0]:.2f} at end\n")
-    print(markdown(results, a.suite))
+    print("images per second (wall time):\n")
+    print(markdown(results, a.suite, "images_per_s"))
+    print("\nimages per CPU second (process CPU time, all threads):\n")
+    print(markdown(results, a.suite, "images_per_cpu_s"))
     if a.json:
         with open(a.json, "w") as f:
             json.dump({str(t): r for t, r in results.items()}, f, indent=1)
