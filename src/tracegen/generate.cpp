@@ -59,7 +59,7 @@ struct Loaded {
 Loaded load_for_tracing(const TraceRequest& req) {
   ISPLITEE_CHECK_CODE(fs::exists(req.checkpoint), ErrorCode::kIo, "trace: checkpoint ",
                       req.checkpoint.string(), " not found (train one with `isplitee train`)");
-  Loaded l{model::load_checkpoint(req.checkpoint), sha256_file(req.checkpoint)};
+  Loaded l{model::load_checkpoint(req.checkpoint), sha256_file(req.checkpoint), {}};
   l.ck.net->to(torch::Device(model::check_device(req.device)));
   l.ck.net->train(false);
   // The fast inference path folds BatchNorm and gives the folded LibTorch results bit for bit, so
