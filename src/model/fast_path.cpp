@@ -121,7 +121,8 @@ class PlanBuilder {
     if (have == want) return v;
     // A tapped value already exists in plain NCHW (the caller's tap tensor): read that copy.
     const auto alias = plain_alias_.find(v);
-    if (alias != plain_alias_.end() && p_.values[static_cast<std::size_t>(alias->second)].desc == want)
+    if (alias != plain_alias_.end() &&
+        p_.values[static_cast<std::size_t>(alias->second)].desc == want)
       return alias->second;
     Step s;
     s.prim = dnnl::reorder(dnnl::reorder::primitive_desc(cpu_engine(), have, cpu_engine(), want));
@@ -342,8 +343,8 @@ void bind(Plan& p) {
     else if (b < -1)
       mem[v] = p.tap_mem[static_cast<std::size_t>(-2 - b)];
     else
-      mem[v] = memory(p.values[v].desc, cpu_engine(),
-                      p.arena[static_cast<std::size_t>(b)].data_ptr());
+      mem[v] =
+          memory(p.values[v].desc, cpu_engine(), p.arena[static_cast<std::size_t>(b)].data_ptr());
   }
   for (const auto& s : p.steps) {
     std::unordered_map<int, memory> a = s.fixed;
@@ -484,8 +485,10 @@ Plan& FastPath::Impl::plan_for(const std::vector<std::int64_t>& dims, std::int64
 
 // Images per pass: big batches run in chunks of a few images, so that a chunk's activations stay
 // in the caches from one layer to the next (every image is computed by the same kernels in the
-// same order whatever the chunk, so results do not change; tested). ISPLITEE_FAST_PATH_CHUNK
-// overrides the choice for experiments.
+// same order whatever the chunk, so results do not change: FastPath.EqualsFoldedLibTorchBitForBit
+// runs batch 16 in chunks of 8 against LibTorch's whole batch, and the Fashion-MNIST traces at
+// batch 256 equal the LibTorch-generated ones bit for bit). ISPLITEE_FAST_PATH_CHUNK overrides the
+// choice for experiments.
 std::int64_t FastPath::Impl::chunk_size(const std::vector<std::int64_t>& dims, std::int64_t from,
                                         std::int64_t to) const {
   if (const char* env = std::getenv("ISPLITEE_FAST_PATH_CHUNK"))
@@ -503,8 +506,9 @@ std::int64_t FastPath::Impl::chunk_size(const std::vector<std::int64_t>& dims, s
     h = shape.back()[1];
     w = shape.back()[2];
   }
-  // Measured (BENCHMARKS.md): 4–8 images per pass beat whole batches by 8–16% and single images
-  // by 10%, for MobileNetV2 at 32 and 224 px and the Fashion-MNIST ResNet alike.
+  // 4–8 images per pass beat whole batches and single images in earlier runs of bench_compare
+  // with ISPLITEE_FAST_PATH_CHUNK set (MobileNetV2 at 32 and 224 px, the Fashion-MNIST ResNet);
+  // BENCHMARKS.md records the re-measurement.
   constexpr std::int64_t kTargetBytes = std::int64_t{16} << 20;
   const std::int64_t chunk = std::clamp<std::int64_t>(kTargetBytes / (4 * largest), 4, 8);
   return std::min(chunk, dims[0]);
@@ -530,7 +534,8 @@ std::vector<torch::Tensor> FastPath::run(const torch::Tensor& x, std::int64_t fr
         out.push_back(torch::empty({n, td[1], td[2], td[3]}, torch::kFloat32));
     // Batch-major NCHW: images i0.. of the input and of every output are contiguous slices.
     p.input.set_data_handle(in[i0].data_ptr());
-    for (std::size_t t = 0; t < out.size(); ++t) p.tap_mem[t].set_data_handle(out[t][i0].data_ptr());
+    for (std::size_t t = 0; t < out.size(); ++t)
+      p.tap_mem[t].set_data_handle(out[t][i0].data_ptr());
     for (std::size_t s = 0; s < p.steps.size(); ++s) p.steps[s].prim.execute(im.stream, p.args[s]);
     im.stream.wait();
   }
