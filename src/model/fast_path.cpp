@@ -508,7 +508,7 @@ std::int64_t FastPath::Impl::chunk_size(const std::vector<std::int64_t>& dims, s
   }
   // 4–8 images per pass beat whole batches and single images in earlier runs of bench_compare
   // with ISPLITEE_FAST_PATH_CHUNK set (MobileNetV2 at 32 and 224 px, the Fashion-MNIST ResNet);
-  // BENCHMARKS.md records the re-measurement.
+  // not re-measured since (BENCHMARKS.md, fast path section, says how).
   constexpr std::int64_t kTargetBytes = std::int64_t{16} << 20;
   const std::int64_t chunk = std::clamp<std::int64_t>(kTargetBytes / (4 * largest), 4, 8);
   return std::min(chunk, dims[0]);
