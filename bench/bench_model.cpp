@@ -1,6 +1,7 @@
 // Multi-exit network throughput (images/s) under torch::InferenceMode, all exits vs the plain
-// backbone, BatchNorm folded or not; and training throughput of compact candidates for the
-// Fashion-MNIST default job. Python counterpart: bench/python/model_reference.py.
+// backbone, fast path vs LibTorch's kernels; and training throughput of compact candidates for the
+// Fashion-MNIST default job. The side-by-side comparison with PyTorch is bench/python/compare.py
+// (with bench_compare); bench/python/model_reference.py is the eager-only reference.
 //
 //   OPENBLAS_NUM_THREADS=1 build/bench/bench_model --benchmark_filter=Infer
 //   THREADS=2 build/bench/bench_model --benchmark_filter=Train
@@ -32,22 +33,24 @@ ModelConfig mobilenet(int64_t size) {
   return c;
 }
 
-// mode: 0 = all exits, optimize_for_inference (BN folded + channels-last); 1 = all exits, plain
-// eval; 2 = plain backbone (final exit only, no exit heads), optimized; 3 = plain backbone, plain
-// eval; 4 = all exits, BN folded, contiguous NCHW.
+// mode: 0 = all exits, optimize_for_inference() (the oneDNN fast path); 1 = all exits, plain
+// eval; 2 = plain backbone (final exit only, no exit heads), fast path; 3 = plain backbone, plain
+// eval; 4 = all exits, BN folded, contiguous NCHW (LibTorch); 5 = all exits, LibTorch's own
+// optimized path (BN folded + channels-last, optimize_for_inference(false)).
 void BM_Infer(benchmark::State& state) {
   configure_runtime(threads());
   const int64_t size = state.range(0), batch = state.range(1), mode = state.range(2);
   torch::manual_seed(0);
   MultiExitNet net(mobilenet(size));
   net->eval();
-  if (mode == 0 || mode == 2) net->optimize_for_inference(/*channels_last=*/true);
+  if (mode == 0 || mode == 2) net->optimize_for_inference();
   if (mode == 4) net->fold_batchnorm();
+  if (mode == 5) net->optimize_for_inference(/*fast_path=*/false);
   torch::InferenceMode guard;
   const auto x = torch::randn({batch, 3, size, size});
   const int64_t K = net->num_exits();
   for (auto _ : state) {
-    if (mode <= 1 || mode == 4) {
+    if (mode <= 1 || mode >= 4) {
       auto out = net->forward(x);
       benchmark::DoNotOptimize(out.back().data_ptr());
     } else {
@@ -122,14 +125,14 @@ void BM_Train(benchmark::State& state) {
 
 BENCHMARK(BM_Infer)
     ->ArgNames({"size", "batch", "mode"})
-    ->ArgsProduct({{32}, {1}, {0, 1, 2, 3, 4}})
-    ->ArgsProduct({{224}, {1}, {0, 1, 2, 3, 4}})
+    ->ArgsProduct({{32}, {1}, {0, 1, 2, 3, 4, 5}})
+    ->ArgsProduct({{224}, {1}, {0, 1, 2, 3, 4, 5}})
     ->MinTime(1.0)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK(BM_Infer)
     ->ArgNames({"size", "batch", "mode"})
-    ->ArgsProduct({{32}, {256}, {0, 1, 2, 3, 4}})
+    ->ArgsProduct({{32}, {256}, {0, 1, 2, 3, 4, 5}})
     ->Iterations(3)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();

@@ -12,9 +12,10 @@
 #include <torch/torch.h>
 
 #include "isplitee/model/config.hpp"
+#include "isplitee/model/exit_outputs.hpp"
 #include "isplitee/model/multi_exit_net.hpp"
 #include "isplitee/model/runtime.hpp"
-#include "isplitee/tracegen/exit_stats.hpp"
+#include "isplitee/train/step.hpp"
 #include "isplitee/train/train_config.hpp"
 
 namespace {
@@ -58,40 +59,31 @@ void BM_TrainStep(benchmark::State& state) {
   const auto x = torch::randn({batch, 1, 28, 28});
   const auto y = torch::randint(0, 10, {batch}, torch::kLong);
   const auto w = isplitee::train::resolve_exit_weights({}, net->num_exits());
-  for (auto _ : state) {
-    const auto outs = net->forward(x);
-    torch::Tensor loss = torch::zeros({});
-    for (std::size_t k = 0; k < outs.size(); ++k)
-      loss = loss + w[k] * torch::nn::functional::cross_entropy(outs[k], y);
-    opt.zero_grad();
-    loss.backward();
-    opt.step();
-  }
+  for (auto _ : state) isplitee::train::joint_step(*net, opt, x, y, w, /*label_smoothing=*/0.0);
   state.counters["images_per_s"] = benchmark::Counter(
       static_cast<double>(state.iterations() * batch), benchmark::Counter::kIsRate);
   state.counters["threads"] = isplitee::model::torch_threads();
 }
 BENCHMARK(BM_TrainStep)->Arg(128)->Unit(benchmark::kMillisecond)->MinTime(5.0)->UseRealTime();
 
-// Tracing: eval mode, inference mode, every exit, and the per-sample statistics written to a trace.
-// Arg 1: fold BatchNorm (what `isplitee trace` does by default).
+// Tracing: eval mode, inference mode, every exit, and the per-sample statistics written to a trace
+// (model::exit_outputs, as tracegen calls it). Arg 1: 1 = the fast inference path (what
+// `isplitee trace` does by default), 0 = unfolded LibTorch.
 void BM_Trace(benchmark::State& state) {
   isplitee::model::configure_runtime(env_int("ISPLITEE_BENCH_THREADS", 2));
   torch::manual_seed(0);
   const auto batch = state.range(0);
   auto net = isplitee::model::build_model(bench_model());
   net->train(false);
-  if (state.range(1)) net->fold_batchnorm();
+  if (state.range(1)) net->optimize_for_inference();
   const auto x = torch::randn({batch, 1, 28, 28});
-  torch::InferenceMode guard;
   for (auto _ : state) {
-    for (const auto& z : net->forward(x)) {
-      auto s = isplitee::tracegen::exit_statistics(z);
-      benchmark::DoNotOptimize(s.conf.data_ptr<float>());
-    }
+    const auto o = isplitee::model::exit_outputs(*net, x, net->num_exits());
+    benchmark::DoNotOptimize(o.max_prob.data());
   }
   state.counters["images_per_s"] = benchmark::Counter(
       static_cast<double>(state.iterations() * batch), benchmark::Counter::kIsRate);
+  state.SetLabel(net->inference_engine());
 }
 BENCHMARK(BM_Trace)
     ->Args({256, 0})

@@ -23,6 +23,8 @@ VISION_PACKAGES=(
   libtorch-dev libopencv-dev zlib1g-dev
   # fast BLAS for LibTorch (see BENCHMARKS.md: reference BLAS is ~30x slower for matmul)
   libopenblas0-pthread
+  # oneDNN headers for the CPU inference engine (the library LibTorch already links; see BENCHMARKS.md)
+  libdnnl-dev
   googletest
   # parity tests, export scripts and reference benchmarks (never a runtime dependency)
   python3 python3-torch python3-torchvision python3-scipy python3-skimage python3-pil

@@ -15,18 +15,45 @@ namespace {
 constexpr const char* kMetadataKey = "isplitee_metadata";
 
 nlohmann::json metadata_of(const MultiExitNetImpl& net, const ModelConfig& cfg,
-                           const nlohmann::json& extra) {
-  return {{"format", "isplitee-checkpoint"},
-          {"format_version", kCheckpointFormatVersion},
-          {"arch", cfg.arch},
-          {"exit_blocks", net.exit_blocks()},
-          {"head", cfg.head},
-          {"num_classes", cfg.num_classes},
-          {"input_size", cfg.input_size},
-          {"in_channels", cfg.in_channels},
-          {"num_exits", net.num_exits()},
-          {"model", to_json(cfg)},
-          {"extra", extra}};
+                           const nlohmann::json& extra, const data::Preprocess* preprocess) {
+  nlohmann::json meta = {{"format", "isplitee-checkpoint"},
+                         {"format_version", kCheckpointFormatVersion},
+                         {"arch", cfg.arch},
+                         {"exit_blocks", net.exit_blocks()},
+                         {"head", cfg.head},
+                         {"num_classes", cfg.num_classes},
+                         {"input_size", cfg.input_size},
+                         {"in_channels", cfg.in_channels},
+                         {"num_exits", net.num_exits()},
+                         {"model", to_json(cfg)},
+                         {"extra", extra}};
+  if (preprocess) meta["preprocess"] = data::to_json(*preprocess);
+  return meta;
+}
+
+// The stored preprocessing, validated against the model; the documented fallback when absent.
+void read_preprocess(LoadedCheckpoint& out, const std::string& file) {
+  const auto& meta = out.metadata;
+  if (!meta.contains("preprocess")) {
+    out.preprocess = data::Preprocess{};
+    out.preprocess.channels = static_cast<int>(out.config.in_channels);
+    out.preprocess_stored = false;
+    return;
+  }
+  try {
+    out.preprocess =
+        data::parse_preprocess(config::Node(meta["preprocess"], file, "metadata.preprocess"));
+  } catch (const Error& e) {
+    fail(ErrorCode::kData, e.what());
+  }
+  const auto& p = out.preprocess;
+  if (p.channels != 0 && p.channels != out.config.in_channels)
+    fail(ErrorCode::kData, file, ": checkpoint metadata 'preprocess.channels' is ", p.channels,
+         " but the model takes ", out.config.in_channels, "-channel input");
+  if (p.crop != 0 && p.crop != out.config.input_size)
+    fail(ErrorCode::kData, file, ": checkpoint metadata 'preprocess.crop' is ", p.crop,
+         " but the model's input_size is ", out.config.input_size);
+  out.preprocess_stored = true;
 }
 
 std::map<std::string, std::vector<int64_t>> shapes_of(const torch::nn::Module& m) {
@@ -48,14 +75,15 @@ void expect_field(const nlohmann::json& meta, const std::string& key, const T& a
 }  // namespace
 
 void save_checkpoint(const std::filesystem::path& path, MultiExitNetImpl& net,
-                     const ModelConfig& cfg, const nlohmann::json& extra_json) {
+                     const ModelConfig& cfg, const nlohmann::json& extra_json,
+                     const data::Preprocess* preprocess) {
   ISPLITEE_CHECK(cfg.arch == net.config().arch && cfg.num_classes == net.config().num_classes,
                  "save_checkpoint: the config (", cfg.arch, ", ", cfg.num_classes,
                  " classes) does not describe the network (", net.config().arch, ", ",
                  net.config().num_classes, " classes)");
   torch::serialize::OutputArchive ar;
   net.save(ar);
-  ar.write(kMetadataKey, c10::IValue(metadata_of(net, cfg, extra_json).dump()));
+  ar.write(kMetadataKey, c10::IValue(metadata_of(net, cfg, extra_json, preprocess).dump()));
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
   const auto tmp = temporary_sibling(path);
   try {
@@ -133,6 +161,7 @@ LoadedCheckpoint load_checkpoint(const std::filesystem::path& path) {
            ", the model needs ", c10::IntArrayRef(want));
   }
   out.extra = meta.value("extra", nlohmann::json::object());
+  read_preprocess(out, file);
   out.net->eval();
   return out;
 }

@@ -55,7 +55,7 @@ void measure_latency(MultiExitNetImpl& net, int64_t batch, int runs, int warmup,
   const bool was_training = net.is_training();
   const bool was_folded = net.folded();
   net.eval();
-  if (fold && !was_folded) net.optimize_for_inference(/*channels_last=*/true);
+  if (fold && !was_folded) net.optimize_for_inference();
   std::vector<double> s1, h1, sn, hn;
   {
     torch::InferenceMode guard;
@@ -73,6 +73,7 @@ void measure_latency(MultiExitNetImpl& net, int64_t batch, int runs, int warmup,
   p.latency_threads = at::get_num_threads();
   p.latency_folded = net.folded();
   p.latency_channels_last = net.channels_last();
+  p.latency_engine = net.inference_engine();
   net.set_profile(std::move(p));
   if (was_training)
     net.train(true);  // also drops folding

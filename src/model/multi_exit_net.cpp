@@ -3,359 +3,122 @@
 #include <algorithm>
 #include <cmath>
 
+#include "fast_path.hpp"
 #include "isplitee/common/error.hpp"
 #include "isplitee/common/log.hpp"
 #include "isplitee/common/text.hpp"
+#include "layers.hpp"
 
 namespace isplitee::model {
+
+using detail::Act;
+using detail::BlockBase;
+using detail::HeadBase;
+
 namespace {
 
-// MAC counting during the construction-time probe pass: convolutions and linear layers only, the
-// convention behind torchvision's published figures (MobileNetV2 300.8 M, ResNet-18 1.814 G).
-// Set only for the duration of probe(), on the constructing thread.
-thread_local std::int64_t* t_mac_counter = nullptr;
-
-enum class Act { kNone, kRelu, kRelu6 };
-
-torch::Tensor activate(torch::Tensor x, Act a) {
-  switch (a) {
-    case Act::kRelu:
-      return torch::relu_(x);
-    case Act::kRelu6:
-      return torch::hardtanh_(x, 0.0, 6.0);
-    case Act::kNone:
-      break;
-  }
-  return x;
-}
-
-/// Conv (no bias) → BatchNorm → activation; children "0" and "1" as in torchvision's
-/// Conv2dNormActivation. Eval-mode BN can be folded into the convolution's weight and bias.
-class ConvBNActImpl : public torch::nn::Module {
- public:
-  ConvBNActImpl(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t groups, Act act)
-      : in_(in), k_(k), stride_(stride), pad_((k - 1) / 2), groups_(groups), act_(act) {
-    conv_ = register_module("0", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, k)
-                                                       .stride(stride)
-                                                       .padding(pad_)
-                                                       .groups(groups)
-                                                       .bias(false)));
-    bn_ = register_module("1", torch::nn::BatchNorm2d(out));
-  }
-
-  torch::Tensor forward(const torch::Tensor& x) {
-    torch::Tensor y = folded_ ? torch::conv2d(x, wf_, bf_, stride_, pad_, 1, groups_)
-                              : bn_->forward(conv_->forward(x));
-    if (t_mac_counter) *t_mac_counter += y.numel() / y.size(0) * (in_ / groups_) * k_ * k_;
-    return activate(y, act_);
-  }
-
-  /// METHOD: y = γ (Wx − μ)/√(σ²+ε) + β = (γ/√(σ²+ε)) W x + (β − γμ/√(σ²+ε)).
-  void fold(bool channels_last) {
-    torch::NoGradGuard ng;
-    const auto scale = bn_->weight / torch::sqrt(bn_->running_var + bn_->options.eps());
-    wf_ = (conv_->weight * scale.reshape({-1, 1, 1, 1}))
-              .contiguous(channels_last ? torch::MemoryFormat::ChannelsLast
-                                        : torch::MemoryFormat::Contiguous);
-    bf_ = (bn_->bias - bn_->running_mean * scale).contiguous();
-    folded_ = true;
-  }
-  void unfold() {
-    folded_ = false;
-    wf_ = bf_ = torch::Tensor();
-  }
-
- private:
-  int64_t in_, k_, stride_, pad_, groups_;
-  Act act_;
-  torch::nn::Conv2d conv_{nullptr};
-  torch::nn::BatchNorm2d bn_{nullptr};
-  bool folded_ = false;
-  torch::Tensor wf_, bf_;
-};
-TORCH_MODULE(ConvBNAct);
-
-torch::Tensor linear_counted(torch::nn::Linear& fc, const torch::Tensor& x) {
-  if (t_mac_counter) *t_mac_counter += fc->weight.size(0) * fc->weight.size(1);
-  return fc->forward(x);
-}
-
-/// One depth unit of the backbone.
-struct BlockBase : torch::nn::Module {
-  virtual torch::Tensor forward(torch::Tensor x) = 0;
-};
-
-/// A plain conv block (MobileNetV2 stem and last 1×1 conv) or a ResNet stem (+ optional max-pool).
-struct ConvBlock : BlockBase {
-  ConvBlock(int64_t in, int64_t out, int64_t k, int64_t stride, Act act, bool maxpool)
-      : maxpool_(maxpool) {
-    conv_ = register_module("conv", ConvBNAct(in, out, k, stride, 1, act));
-  }
-  torch::Tensor forward(torch::Tensor x) override {
-    x = conv_->forward(x);
-    if (maxpool_) x = torch::max_pool2d(x, 3, 2, 1);
-    return x;
-  }
-  ConvBNAct conv_{nullptr};
-  bool maxpool_;
-};
-
-/// torchvision's MobileNetV2 InvertedResidual (expand 1×1 → depthwise 3×3 → project 1×1).
-struct InvertedResidual : BlockBase {
-  InvertedResidual(int64_t inp, int64_t oup, int64_t stride, int64_t t)
-      : use_res_(stride == 1 && inp == oup) {
-    const int64_t hidden = static_cast<int64_t>(std::lround(static_cast<double>(inp) * t));
-    if (t != 1) expand_ = register_module("expand", ConvBNAct(inp, hidden, 1, 1, 1, Act::kRelu6));
-    dw_ = register_module("dw", ConvBNAct(hidden, hidden, 3, stride, hidden, Act::kRelu6));
-    project_ = register_module("project", ConvBNAct(hidden, oup, 1, 1, 1, Act::kNone));
-  }
-  torch::Tensor forward(torch::Tensor x) override {
-    torch::Tensor h = expand_ ? expand_->forward(x) : x;
-    h = project_->forward(dw_->forward(h));
-    return use_res_ ? h.add_(x) : h;
-  }
-  ConvBNAct expand_{nullptr}, dw_{nullptr}, project_{nullptr};
-  bool use_res_;
-};
-
-/// torchvision's BasicBlock (ResNet-18/34).
-struct BasicBlock : BlockBase {
-  BasicBlock(int64_t in, int64_t out, int64_t stride) {
-    c1_ = register_module("c1", ConvBNAct(in, out, 3, stride, 1, Act::kRelu));
-    c2_ = register_module("c2", ConvBNAct(out, out, 3, 1, 1, Act::kNone));
-    if (stride != 1 || in != out)
-      down_ = register_module("down", ConvBNAct(in, out, 1, stride, 1, Act::kNone));
-  }
-  torch::Tensor forward(torch::Tensor x) override {
-    torch::Tensor idt = down_ ? down_->forward(x) : x;
-    return torch::relu_(c2_->forward(c1_->forward(x)).add_(idt));
-  }
-  ConvBNAct c1_{nullptr}, c2_{nullptr}, down_{nullptr};
-};
-
-/// torchvision's Bottleneck (ResNet-50, "v1.5": stride on the 3×3 convolution).
-struct Bottleneck : BlockBase {
-  Bottleneck(int64_t in, int64_t planes, int64_t stride) {
-    c1_ = register_module("c1", ConvBNAct(in, planes, 1, 1, 1, Act::kRelu));
-    c2_ = register_module("c2", ConvBNAct(planes, planes, 3, stride, 1, Act::kRelu));
-    c3_ = register_module("c3", ConvBNAct(planes, planes * 4, 1, 1, 1, Act::kNone));
-    if (stride != 1 || in != planes * 4)
-      down_ = register_module("down", ConvBNAct(in, planes * 4, 1, stride, 1, Act::kNone));
-  }
-  torch::Tensor forward(torch::Tensor x) override {
-    torch::Tensor idt = down_ ? down_->forward(x) : x;
-    return torch::relu_(c3_->forward(c2_->forward(c1_->forward(x))).add_(idt));
-  }
-  ConvBNAct c1_{nullptr}, c2_{nullptr}, c3_{nullptr}, down_{nullptr};
-};
-
-/// He et al.'s CIFAR ResNet block with the parameter-free "option A" shortcut (strided identity,
-/// zero-padded channels), as in the paper's CIFAR experiments.
-struct CifarBlock : BlockBase {
-  CifarBlock(int64_t in, int64_t out, int64_t stride) : stride_(stride), pad_(out - in) {
-    c1_ = register_module("c1", ConvBNAct(in, out, 3, stride, 1, Act::kRelu));
-    c2_ = register_module("c2", ConvBNAct(out, out, 3, 1, 1, Act::kNone));
-  }
-  torch::Tensor forward(torch::Tensor x) override {
-    torch::Tensor idt = x;
-    if (stride_ != 1)
-      idt = idt.slice(2, 0, c10::nullopt, stride_).slice(3, 0, c10::nullopt, stride_);
-    if (pad_ > 0) idt = torch::constant_pad_nd(idt, {0, 0, 0, 0, pad_ / 2, pad_ - pad_ / 2});
-    return torch::relu_(c2_->forward(c1_->forward(x)).add_(idt));
-  }
-  int64_t stride_, pad_;
-  ConvBNAct c1_{nullptr}, c2_{nullptr};
-};
-
-/// A classifier head on the activation of one split.
-struct HeadBase : torch::nn::Module {
-  virtual torch::Tensor forward(const torch::Tensor& h) = 0;
-};
-
-/// Exit heads: bnpool (BN → GAP → Linear, docs/method.md §1), pool (GAP → Linear),
-/// conv (conv3×3-BN-ReLU → GAP → Linear).
-struct ExitHead : HeadBase {
-  ExitHead(const std::string& type, int64_t channels, int64_t classes) {
-    if (type == "bnpool") bn_ = register_module("bn", torch::nn::BatchNorm2d(channels));
-    if (type == "conv")
-      conv_ = register_module("conv", ConvBNAct(channels, channels, 3, 1, 1, Act::kRelu));
-    fc_ = register_module("fc", torch::nn::Linear(channels, classes));
-  }
-  torch::Tensor forward(const torch::Tensor& h) override {
-    if (folded_) return torch::linear(h.mean({2, 3}), wf_, bf_);
-    torch::Tensor x = h;
-    if (bn_) x = bn_->forward(x);
-    if (conv_) x = conv_->forward(x);
-    return linear_counted(fc_, x.mean({2, 3}));
-  }
-  /// bnpool in eval mode: BN is a per-channel affine map s·x + t, which commutes with the average
-  /// pool, so fc(pool(BN(x))) = (W·diag(s)) pool(x) + (W t + b): the BN pass over the whole
-  /// activation map disappears.
-  void fold() {
-    if (!bn_) return;
-    torch::NoGradGuard ng;
-    const auto s = bn_->weight / torch::sqrt(bn_->running_var + bn_->options.eps());
-    const auto t = bn_->bias - bn_->running_mean * s;
-    wf_ = (fc_->weight * s.unsqueeze(0)).contiguous();
-    bf_ = fc_->bias + torch::mv(fc_->weight, t);
-    folded_ = true;
-  }
-  void unfold() {
-    folded_ = false;
-    wf_ = bf_ = torch::Tensor();
-  }
-  bool folded_ = false;
-  torch::Tensor wf_, bf_;
-  torch::nn::BatchNorm2d bn_{nullptr};
-  ConvBNAct conv_{nullptr};
-  torch::nn::Linear fc_{nullptr};
-};
-
-/// The backbone's own classifier: GAP → Dropout → Linear.
-struct FinalHead : HeadBase {
-  FinalHead(int64_t channels, int64_t classes, double dropout) : dropout_(dropout) {
-    fc_ = register_module("fc", torch::nn::Linear(channels, classes));
-  }
-  torch::Tensor forward(const torch::Tensor& h) override {
-    torch::Tensor x = h.mean({2, 3});
-    if (dropout_ > 0) x = torch::dropout(x, dropout_, is_training());
-    return linear_counted(fc_, x);
-  }
-  torch::nn::Linear fc_{nullptr};
-  double dropout_;
-};
-
-/// torchvision's _make_divisible: channels rounded to a multiple of `divisor`, never below 90%.
-int64_t make_divisible(double v, int64_t divisor = 8) {
-  int64_t nv =
-      std::max<int64_t>(divisor, static_cast<int64_t>(v + divisor / 2.0) / divisor * divisor);
-  if (static_cast<double>(nv) < 0.9 * v) nv += divisor;
-  return nv;
-}
-
-int64_t count_params(const torch::nn::Module& m) {
-  int64_t n = 0;
-  for (const auto& p : m.parameters()) n += p.numel();
-  return n;
-}
-
-}  // namespace
-
-struct MultiExitNetImpl::State {
-  ModelConfig cfg;
+/// The blocks of one architecture, before exit heads are attached.
+struct Backbone {
   std::vector<std::shared_ptr<BlockBase>> blocks;
-  std::vector<std::shared_ptr<HeadBase>> heads;  // K entries: K-1 exit heads, then the classifier
-  std::vector<int64_t> exit_blocks;              // l_1..l_K, 1-based block counts
-  std::vector<int64_t> block_channels, block_macs;
-  std::vector<std::vector<int64_t>> block_shapes;
-  std::vector<int64_t> stage_calls;
-  ModelProfile profile;
-  bool folded = false;
-  bool channels_last = false;
+  std::int64_t final_channels = 0;
+  std::vector<std::int64_t> default_exits;  ///< exit blocks of mode "default", final one excluded
 };
 
-namespace {
-
-// A block builder appends the architecture's blocks to `b`, sets the channels the final head
-// sees and returns its default exit blocks (without the final one).
-using BlockBuilder = std::vector<int64_t> (*)(const ModelConfig& c,
-                                              std::vector<std::shared_ptr<BlockBase>>& b,
-                                              int64_t& final_channels);
-
-std::vector<int64_t> build_mobilenet_v2(const ModelConfig& c,
-                                        std::vector<std::shared_ptr<BlockBase>>& b,
-                                        int64_t& final_channels) {
-  std::vector<int64_t> def;
-  {
-    struct Setting {
-      int64_t t, c, n, s;
-    };
-    const Setting settings[] = {{1, 16, 1, 1}, {6, 24, 2, 2},  {6, 32, 3, 2}, {6, 64, 4, 2},
-                                {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
-    int64_t in = make_divisible(32 * c.width_mult);
-    const int64_t last = make_divisible(1280 * std::max(1.0, c.width_mult));
-    b.push_back(std::make_shared<ConvBlock>(c.in_channels, in, 3, c.small_input ? 1 : 2,
-                                            Act::kRelu6, false));
-    for (const auto& st : settings) {
-      const int64_t out = make_divisible(st.c * c.width_mult);
-      for (int64_t i = 0; i < st.n; ++i) {
-        int64_t stride = i == 0 ? st.s : 1;
-        if (c.small_input && st.c == 24) stride = 1;  // CIFAR ports keep 32 px one stage longer
-        b.push_back(std::make_shared<InvertedResidual>(in, out, stride, st.t));
-        in = out;
-      }
-    }
-    b.push_back(std::make_shared<ConvBlock>(in, last, 1, 1, Act::kRelu6, false));
-    final_channels = last;
-    def = {3, 6, 9, 12, 15, 18};  // docs/method.md §1: after features[2], [5], … [17]
-  }
-  return def;
-}
-
-std::vector<int64_t> build_resnet_cifar(const ModelConfig& c,
-                                        std::vector<std::shared_ptr<BlockBase>>& b,
-                                        int64_t& final_channels) {
-  std::vector<int64_t> def;
-  {
-    const int64_t n = (c.depth - 2) / 6;
-    b.push_back(std::make_shared<ConvBlock>(c.in_channels, c.width, 3, 1, Act::kRelu, false));
-    int64_t in = c.width;
-    for (int64_t stage = 0; stage < 3; ++stage) {
-      const int64_t out = c.width << stage;
-      for (int64_t i = 0; i < n; ++i) {
-        b.push_back(std::make_shared<CifarBlock>(in, out, (stage > 0 && i == 0) ? 2 : 1));
-        in = out;
-      }
-    }
-    final_channels = in;
-    const int64_t r = 3 * n;  // residual blocks; unit r+1 is the last
-    if (c.depth <= 20) {
-      for (int64_t i = 2; i <= r; ++i) def.push_back(i);
-    } else {
-      for (int64_t j = 1; j <= 8; ++j) {  // ~9 exits evenly spaced over the residual blocks
-        const int64_t blk = 1 + static_cast<int64_t>(std::lround(static_cast<double>(j) * r / 9.0));
-        if (blk < r + 1 && (def.empty() || blk > def.back())) def.push_back(blk);
-      }
+/// torchvision's MobileNetV2 (features[0..18]); small_input keeps 32 px one stage longer.
+Backbone build_mobilenet_v2(const ModelConfig& c) {
+  struct Setting {
+    std::int64_t t, c, n, s;
+  };
+  const Setting settings[] = {{1, 16, 1, 1}, {6, 24, 2, 2},  {6, 32, 3, 2}, {6, 64, 4, 2},
+                              {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
+  Backbone bb;
+  auto& b = bb.blocks;
+  std::int64_t in = detail::make_divisible(32 * c.width_mult);
+  const std::int64_t last = detail::make_divisible(1280 * std::max(1.0, c.width_mult));
+  b.push_back(std::make_shared<detail::ConvBlock>(c.in_channels, in, 3, c.small_input ? 1 : 2,
+                                                  Act::kRelu6, false));
+  for (const auto& st : settings) {
+    const std::int64_t out = detail::make_divisible(static_cast<double>(st.c) * c.width_mult);
+    for (std::int64_t i = 0; i < st.n; ++i) {
+      std::int64_t stride = i == 0 ? st.s : 1;
+      if (c.small_input && st.c == 24) stride = 1;  // CIFAR ports keep 32 px one stage longer
+      b.push_back(std::make_shared<detail::InvertedResidual>(in, out, stride, st.t));
+      in = out;
     }
   }
-  return def;
+  b.push_back(std::make_shared<detail::ConvBlock>(in, last, 1, 1, Act::kRelu6, false));
+  bb.final_channels = last;
+  bb.default_exits = {3, 6, 9, 12, 15, 18};  // docs/method.md §1: after features[2], [5], … [17]
+  return bb;
 }
 
-std::vector<int64_t> build_resnet(const ModelConfig& c, std::vector<std::shared_ptr<BlockBase>>& b,
-                                  int64_t& final_channels) {
-  std::vector<int64_t> def;
-  {  // resnet18/34/50
-    const bool bottleneck = c.arch == "resnet50";
-    const std::vector<int64_t> layers =
-        c.arch == "resnet18" ? std::vector<int64_t>{2, 2, 2, 2} : std::vector<int64_t>{3, 4, 6, 3};
-    if (c.small_input)
-      b.push_back(std::make_shared<ConvBlock>(c.in_channels, 64, 3, 1, Act::kRelu, false));
-    else
-      b.push_back(std::make_shared<ConvBlock>(c.in_channels, 64, 7, 2, Act::kRelu, true));
-    int64_t in = 64;
-    for (std::size_t stage = 0; stage < 4; ++stage) {
-      const int64_t planes = int64_t{64} << stage;
-      for (int64_t i = 0; i < layers[stage]; ++i) {
-        const int64_t stride = (stage > 0 && i == 0) ? 2 : 1;
-        if (bottleneck) {
-          b.push_back(std::make_shared<Bottleneck>(in, planes, stride));
-          in = planes * 4;
-        } else {
-          b.push_back(std::make_shared<BasicBlock>(in, planes, stride));
-          in = planes;
-        }
+/// He et al.'s CIFAR ResNet of depth 6n+2 (stem + 3 stages of n blocks).
+Backbone build_resnet_cifar(const ModelConfig& c) {
+  Backbone bb;
+  auto& b = bb.blocks;
+  const std::int64_t n = (c.depth - 2) / 6;
+  b.push_back(std::make_shared<detail::ConvBlock>(c.in_channels, c.width, 3, 1, Act::kRelu, false));
+  std::int64_t in = c.width;
+  for (std::int64_t stage = 0; stage < 3; ++stage) {
+    const std::int64_t out = c.width << stage;
+    for (std::int64_t i = 0; i < n; ++i) {
+      b.push_back(std::make_shared<detail::CifarBlock>(in, out, (stage > 0 && i == 0) ? 2 : 1));
+      in = out;
+    }
+  }
+  bb.final_channels = in;
+  const std::int64_t r = 3 * n;  // residual blocks; unit r+1 is the last
+  auto& def = bb.default_exits;
+  if (c.depth <= 20) {
+    for (std::int64_t i = 2; i <= r; ++i) def.push_back(i);
+  } else {
+    for (std::int64_t j = 1; j <= 8; ++j) {  // ~9 exits evenly spaced over the residual blocks
+      const std::int64_t blk =
+          1 + static_cast<std::int64_t>(std::lround(static_cast<double>(j) * r / 9.0));
+      if (blk < r + 1 && (def.empty() || blk > def.back())) def.push_back(blk);
+    }
+  }
+  return bb;
+}
+
+/// torchvision's ResNet-18/34 (BasicBlock) and ResNet-50 (Bottleneck).
+Backbone build_resnet(const ModelConfig& c) {
+  Backbone bb;
+  auto& b = bb.blocks;
+  const bool bottleneck = c.arch == "resnet50";
+  const std::vector<std::int64_t> layers = c.arch == "resnet18"
+                                               ? std::vector<std::int64_t>{2, 2, 2, 2}
+                                               : std::vector<std::int64_t>{3, 4, 6, 3};
+  if (c.small_input)
+    b.push_back(std::make_shared<detail::ConvBlock>(c.in_channels, 64, 3, 1, Act::kRelu, false));
+  else
+    b.push_back(std::make_shared<detail::ConvBlock>(c.in_channels, 64, 7, 2, Act::kRelu, true));
+  std::int64_t in = 64;
+  for (std::size_t stage = 0; stage < 4; ++stage) {
+    const std::int64_t planes = std::int64_t{64} << stage;
+    for (std::int64_t i = 0; i < layers[stage]; ++i) {
+      const std::int64_t stride = (stage > 0 && i == 0) ? 2 : 1;
+      if (bottleneck) {
+        b.push_back(std::make_shared<detail::Bottleneck>(in, planes, stride));
+        in = planes * 4;
+      } else {
+        b.push_back(std::make_shared<detail::BasicBlock>(in, planes, stride));
+        in = planes;
       }
     }
-    final_channels = in;
-    for (int64_t i = 2; i < static_cast<int64_t>(b.size()); ++i) def.push_back(i);
   }
-  return def;
+  bb.final_channels = in;
+  for (std::int64_t i = 2; i < static_cast<std::int64_t>(b.size()); ++i)
+    bb.default_exits.push_back(i);
+  return bb;
 }
+
+using BackboneBuilder = Backbone (*)(const ModelConfig& c);
 
 // One line per architecture of the backbone registry (model/backbones.hpp holds the names,
 // descriptions and config keys; a unit test checks that both lists agree).
-const std::vector<std::pair<std::string, BlockBuilder>>& block_builders() {
-  static const std::vector<std::pair<std::string, BlockBuilder>> table = {
+const std::vector<std::pair<std::string, BackboneBuilder>>& backbone_builders() {
+  static const std::vector<std::pair<std::string, BackboneBuilder>> table = {
       {"mobilenet_v2", build_mobilenet_v2}, {"resnet18", build_resnet},
       {"resnet34", build_resnet},           {"resnet50", build_resnet},
       {"resnet_cifar", build_resnet_cifar},
@@ -363,62 +126,74 @@ const std::vector<std::pair<std::string, BlockBuilder>>& block_builders() {
   return table;
 }
 
-std::vector<int64_t> build_blocks(const ModelConfig& c, std::vector<std::shared_ptr<BlockBase>>& b,
-                                  int64_t& final_channels) {
-  for (const auto& [name, build] : block_builders())
-    if (name == c.arch) return build(c, b, final_channels);
+Backbone build_backbone(const ModelConfig& c) {
+  for (const auto& [name, build] : backbone_builders())
+    if (name == c.arch) return build(c);
   fail(ErrorCode::kUsage, "model.arch: unknown architecture '", c.arch,
        "' (valid: ", join(builder_architectures(), ", "), ")");
 }
 
-}  // namespace
+/// Per-block output shape and MACs at the configured input size, from one eval-mode pass at
+/// batch 1.
+struct BlockProbe {
+  std::vector<std::int64_t> macs, channels;
+  std::vector<std::vector<std::int64_t>> shapes;  ///< C, H, W
+};
 
-std::vector<std::string> builder_architectures() {
-  std::vector<std::string> names;
-  for (const auto& entry : block_builders()) names.push_back(entry.first);
-  return names;
+BlockProbe probe_blocks(const ModelConfig& cfg, torch::nn::ModuleList features,
+                        const std::vector<std::shared_ptr<BlockBase>>& blocks) {
+  BlockProbe pr;
+  torch::NoGradGuard ng;
+  features->eval();
+  torch::Tensor h = torch::zeros({1, cfg.in_channels, cfg.input_size, cfg.input_size});
+  for (const auto& b : blocks) {
+    std::int64_t macs = 0;
+    detail::t_mac_counter = &macs;
+    try {
+      h = b->forward(h);
+    } catch (...) {
+      detail::t_mac_counter = nullptr;
+      throw;
+    }
+    detail::t_mac_counter = nullptr;
+    ISPLITEE_CHECK(h.size(2) >= 1 && h.size(3) >= 1, "model.input_size: ", cfg.input_size,
+                   " is too small for ", cfg.arch);
+    pr.macs.push_back(macs);
+    pr.channels.push_back(h.size(1));
+    pr.shapes.push_back({h.size(1), h.size(2), h.size(3)});
+  }
+  features->train();
+  return pr;
 }
 
-MultiExitNetImpl::MultiExitNetImpl(const ModelConfig& cfg) : state_(std::make_shared<State>()) {
-  State& s = *state_;
-  s.cfg = cfg;
-  ISPLITEE_CHECK(cfg.in_channels == 1 || cfg.in_channels == 3,
-                 "model.in_channels: must be 1 or 3, got ", cfg.in_channels);
-  int64_t final_channels = 0;
-  std::vector<int64_t> def = build_blocks(cfg, s.blocks, final_channels);
-  auto features = register_module("features", torch::nn::ModuleList());
-  for (auto& b : s.blocks) features->push_back(b);
-  const auto nblocks = static_cast<int64_t>(s.blocks.size());
-
-  // Probe pass (eval mode, batch 1): per-block output shapes and MACs at the configured input size.
-  {
-    torch::NoGradGuard ng;
-    features->eval();
-    torch::Tensor h = torch::zeros({1, cfg.in_channels, cfg.input_size, cfg.input_size});
-    for (auto& b : s.blocks) {
-      int64_t macs = 0;
-      t_mac_counter = &macs;
-      try {
-        h = b->forward(h);
-      } catch (...) {
-        t_mac_counter = nullptr;
-        throw;
+/// First block whose cumulative backbone MACs reach each fraction (SDN-style placement).
+std::vector<std::int64_t> exits_by_macs(const std::vector<double>& fractions,
+                                        const std::vector<std::int64_t>& block_macs) {
+  const auto nblocks = static_cast<std::int64_t>(block_macs.size());
+  std::int64_t total = 0;
+  for (auto m : block_macs) total += m;
+  std::vector<std::int64_t> ex;
+  for (double f : fractions) {
+    std::int64_t cum = 0;
+    for (std::int64_t i = 0; i < nblocks; ++i) {
+      cum += block_macs[static_cast<std::size_t>(i)];
+      if (static_cast<double>(cum) >= f * static_cast<double>(total)) {
+        if (i + 1 < nblocks && (ex.empty() || i + 1 > ex.back())) ex.push_back(i + 1);
+        break;
       }
-      t_mac_counter = nullptr;
-      ISPLITEE_CHECK(h.size(2) >= 1 && h.size(3) >= 1, "model.input_size: ", cfg.input_size,
-                     " is too small for ", cfg.arch);
-      s.block_macs.push_back(macs);
-      s.block_channels.push_back(h.size(1));
-      s.block_shapes.push_back({h.size(1), h.size(2), h.size(3)});
     }
-    features->train();
   }
+  return ex;
+}
 
-  // Exit placement.
-  std::vector<int64_t> ex;
+/// l_1..l_K from the placement of cfg.exits (the final exit after the last block is appended).
+std::vector<std::int64_t> place_exits(const ModelConfig& cfg, const Backbone& bb,
+                                      const std::vector<std::int64_t>& block_macs) {
+  const auto nblocks = static_cast<std::int64_t>(bb.blocks.size());
   const auto& pl = cfg.exits;
+  std::vector<std::int64_t> ex;
   if (pl.mode == "default") {
-    ex = def;
+    ex = bb.default_exits;
   } else if (pl.mode == "blocks") {
     for (auto blk : pl.blocks)
       ISPLITEE_CHECK(blk >= 1 && blk < nblocks, "model.exits.blocks: block ", blk,
@@ -426,20 +201,9 @@ MultiExitNetImpl::MultiExitNetImpl(const ModelConfig& cfg) : state_(std::make_sh
                      " blocks; the final exit after block ", nblocks, " is always added)");
     ex = pl.blocks;
   } else if (pl.mode == "every") {
-    for (int64_t blk = pl.every; blk < nblocks; blk += pl.every) ex.push_back(blk);
+    for (std::int64_t blk = pl.every; blk < nblocks; blk += pl.every) ex.push_back(blk);
   } else if (pl.mode == "macs") {
-    int64_t total = 0;
-    for (auto m : s.block_macs) total += m;
-    for (double f : pl.mac_fractions) {
-      int64_t cum = 0;
-      for (int64_t i = 0; i < nblocks; ++i) {
-        cum += s.block_macs[static_cast<std::size_t>(i)];
-        if (static_cast<double>(cum) >= f * static_cast<double>(total)) {
-          if (i + 1 < nblocks && (ex.empty() || i + 1 > ex.back())) ex.push_back(i + 1);
-          break;
-        }
-      }
-    }
+    ex = exits_by_macs(pl.mac_fractions, block_macs);
   } else {
     fail(ErrorCode::kUsage, "model.exits.mode: unknown placement '", pl.mode,
          "' (use default, blocks, every, macs)");
@@ -447,24 +211,14 @@ MultiExitNetImpl::MultiExitNetImpl(const ModelConfig& cfg) : state_(std::make_sh
   ISPLITEE_CHECK(!ex.empty(), "model.exits: the placement gives no exit before the final one for ",
                  cfg.arch, " (", nblocks, " blocks); choose blocks in [1, ", nblocks - 1, "]");
   ex.push_back(nblocks);
-  s.exit_blocks = ex;
-  const auto K = static_cast<int64_t>(ex.size());
+  return ex;
+}
 
-  auto exits = register_module("exits", torch::nn::ModuleList());
-  for (int64_t k = 0; k + 1 < K; ++k) {
-    auto h = std::make_shared<ExitHead>(
-        cfg.head, s.block_channels[static_cast<std::size_t>(ex[k] - 1)], cfg.num_classes);
-    exits->push_back(h);
-    s.heads.push_back(h);
-  }
-  auto fin = std::make_shared<FinalHead>(final_channels, cfg.num_classes, cfg.dropout);
-  register_module("classifier", fin);
-  s.heads.push_back(fin);
-
-  // torchvision's init: Kaiming-normal (fan_out) convolutions, BN γ=1 β=0; MobileNetV2's final
-  // Linear N(0, 0.01); other Linear layers keep PyTorch's default.
+/// torchvision's init: Kaiming-normal (fan_out) convolutions, BN γ=1 β=0; MobileNetV2's final
+/// Linear N(0, 0.01); other Linear layers keep PyTorch's default.
+void init_weights(torch::nn::Module& net, const ModelConfig& cfg, detail::FinalHead& fin) {
   torch::NoGradGuard ng;
-  for (auto& m : modules(/*include_self=*/false)) {
+  for (auto& m : net.modules(/*include_self=*/false)) {
     if (auto* conv = m->as<torch::nn::Conv2d>()) {
       torch::nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
     } else if (auto* bn = m->as<torch::nn::BatchNorm2d>()) {
@@ -473,39 +227,94 @@ MultiExitNetImpl::MultiExitNetImpl(const ModelConfig& cfg) : state_(std::make_sh
     }
   }
   if (cfg.arch == "mobilenet_v2") {
-    torch::nn::init::normal_(fin->fc_->weight, 0.0, 0.01);
-    torch::nn::init::zeros_(fin->fc_->bias);
+    torch::nn::init::normal_(fin.fc_->weight, 0.0, 0.01);
+    torch::nn::init::zeros_(fin.fc_->bias);
   }
-  s.stage_calls.assign(static_cast<std::size_t>(K), 0);
+}
 
-  // Static profile: heads probed at batch 1 on zero activations of the right shape.
+/// MACs of one head at batch 1 on zero activations of the split's shape.
+std::int64_t head_macs(HeadBase& head, const std::vector<std::int64_t>& shape) {
+  std::int64_t hm = 0;
+  const bool was = head.is_training();
+  head.eval();
+  detail::t_mac_counter = &hm;
+  head.forward(torch::zeros({1, shape[0], shape[1], shape[2]}));
+  detail::t_mac_counter = nullptr;
+  head.train(was);
+  return hm;
+}
+
+}  // namespace
+
+struct MultiExitNetImpl::State {
+  ModelConfig cfg;
+  std::vector<std::shared_ptr<BlockBase>> blocks;
+  std::vector<std::shared_ptr<HeadBase>> heads;  // K entries: K-1 exit heads, then the classifier
+  std::vector<std::int64_t> exit_blocks;         // l_1..l_K, 1-based block counts
+  BlockProbe probe;
+  std::vector<std::int64_t> stage_calls;
+  ModelProfile profile;
+  bool folded = false;
+  bool channels_last = false;
+  std::unique_ptr<detail::FastPath> fast;  // set by optimize_for_inference() on the CPU
+};
+
+std::vector<std::string> builder_architectures() {
+  std::vector<std::string> names;
+  for (const auto& entry : backbone_builders()) names.push_back(entry.first);
+  return names;
+}
+
+MultiExitNetImpl::MultiExitNetImpl(const ModelConfig& cfg) : state_(std::make_shared<State>()) {
+  State& s = *state_;
+  s.cfg = cfg;
+  ISPLITEE_CHECK(cfg.in_channels == 1 || cfg.in_channels == 3,
+                 "model.in_channels: must be 1 or 3, got ", cfg.in_channels);
+  Backbone bb = build_backbone(cfg);
+  s.blocks = bb.blocks;
+  auto features = register_module("features", torch::nn::ModuleList());
+  for (auto& b : s.blocks) features->push_back(b);
+  s.probe = probe_blocks(cfg, features, s.blocks);
+  s.exit_blocks = place_exits(cfg, bb, s.probe.macs);
+  const auto K = static_cast<std::int64_t>(s.exit_blocks.size());
+
+  auto exits = register_module("exits", torch::nn::ModuleList());
+  for (std::int64_t k = 0; k + 1 < K; ++k) {
+    const auto blk = static_cast<std::size_t>(s.exit_blocks[static_cast<std::size_t>(k)] - 1);
+    auto h = std::make_shared<detail::ExitHead>(cfg.head, s.probe.channels[blk], cfg.num_classes);
+    exits->push_back(h);
+    s.heads.push_back(h);
+  }
+  auto fin = std::make_shared<detail::FinalHead>(bb.final_channels, cfg.num_classes, cfg.dropout);
+  register_module("classifier", fin);
+  s.heads.push_back(fin);
+  init_weights(*this, cfg, *fin);
+  s.stage_calls.assign(static_cast<std::size_t>(K), 0);
+  build_profile();
+}
+
+void MultiExitNetImpl::build_profile() {
+  State& s = *state_;
+  const ModelConfig& cfg = s.cfg;
+  const auto& ex = s.exit_blocks;
   ModelProfile& p = s.profile;
   p.arch = cfg.arch;
   p.input_channels = cfg.in_channels;
   p.input_size = cfg.input_size;
   p.num_classes = cfg.num_classes;
-  p.total_blocks = nblocks;
-  std::vector<int64_t> block_params;
-  for (auto& b : s.blocks) block_params.push_back(count_params(*b));
-  int64_t cum_macs = 0, cum_params = 0, head_macs_sum = 0, head_params_sum = 0, blk = 0;
-  for (int64_t k = 0; k < K; ++k) {
+  p.total_blocks = num_blocks();
+  std::vector<std::int64_t> block_params;
+  for (auto& b : s.blocks) block_params.push_back(detail::count_params(*b));
+  std::int64_t cum_macs = 0, cum_params = 0, head_macs_sum = 0, head_params_sum = 0, blk = 0;
+  for (std::size_t k = 0; k < ex.size(); ++k) {
     for (; blk < ex[k]; ++blk) {
-      cum_macs += s.block_macs[static_cast<std::size_t>(blk)];
+      cum_macs += s.probe.macs[static_cast<std::size_t>(blk)];
       cum_params += block_params[static_cast<std::size_t>(blk)];
     }
-    const auto& shape = s.block_shapes[static_cast<std::size_t>(ex[k] - 1)];
-    int64_t hm = 0;
-    {
-      auto& head = *s.heads[static_cast<std::size_t>(k)];
-      const bool was = head.is_training();
-      head.eval();
-      t_mac_counter = &hm;
-      head.forward(torch::zeros({1, shape[0], shape[1], shape[2]}));
-      t_mac_counter = nullptr;
-      head.train(was);
-    }
+    const auto& shape = s.probe.shapes[static_cast<std::size_t>(ex[k] - 1)];
+    const std::int64_t hm = head_macs(*s.heads[k], shape);
     head_macs_sum += hm;
-    head_params_sum += count_params(*s.heads[static_cast<std::size_t>(k)]);
+    head_params_sum += detail::count_params(*s.heads[k]);
     ExitProfile e;
     e.depth_blocks = ex[k];
     e.channels = shape[0];
@@ -514,7 +323,7 @@ MultiExitNetImpl::MultiExitNetImpl(const ModelConfig& cfg) : state_(std::make_sh
     e.edge_macs = cum_macs + head_macs_sum;
     e.edge_params = cum_params + head_params_sum;
     e.activation_shape = shape;
-    const int64_t numel = shape[0] * shape[1] * shape[2];
+    const std::int64_t numel = shape[0] * shape[1] * shape[2];
     e.activation_bytes_fp32 = 4 * numel;
     e.activation_bytes_fp16 = 2 * numel;
     e.activation_bytes_int8 = numel;
@@ -522,8 +331,8 @@ MultiExitNetImpl::MultiExitNetImpl(const ModelConfig& cfg) : state_(std::make_sh
   }
   p.backbone_macs = cum_macs + p.exits.back().head_macs;
   p.total_macs = cum_macs + head_macs_sum;
-  p.total_params = count_params(*this);
-  p.plain_params = cum_params + count_params(*fin);
+  p.total_params = detail::count_params(*this);
+  p.plain_params = cum_params + detail::count_params(*s.heads.back());
 }
 
 std::vector<torch::Tensor> MultiExitNetImpl::forward(torch::Tensor x,
@@ -532,11 +341,22 @@ std::vector<torch::Tensor> MultiExitNetImpl::forward(torch::Tensor x,
   const int64_t last = last_exit.value_or(K);
   ISPLITEE_CHECK(last >= 1 && last <= K, "forward: last_exit ", last, " is out of range [1, ", K,
                  "]");
-  const auto& c = state_->cfg;
+  State& s = *state_;
+  const auto& c = s.cfg;
   ISPLITEE_CHECK(x.dim() == 4 && x.size(1) == c.in_channels, "forward: expected an N×",
                  c.in_channels, "×H×W input, got ", x.sizes());
   std::vector<torch::Tensor> out;
   out.reserve(static_cast<std::size_t>(last));
+  if (s.fast && x.device().is_cpu()) {
+    // One engine run over stages 1..last; the exit activations are its only plain outputs.
+    const std::vector<int64_t> taps(s.exit_blocks.begin(), s.exit_blocks.begin() + last);
+    const auto hs = s.fast->run(x, 0, taps.back(), taps);
+    for (int64_t k = 1; k <= last; ++k) {
+      ++s.stage_calls[static_cast<std::size_t>(k - 1)];
+      out.push_back(exit_logits(k, hs[static_cast<std::size_t>(k - 1)]));
+    }
+    return out;
+  }
   torch::Tensor h = std::move(x);
   for (int64_t k = 1; k <= last; ++k) {
     h = run_stages(h, k - 1, k);
@@ -550,11 +370,18 @@ torch::Tensor MultiExitNetImpl::run_stages(torch::Tensor h, int64_t begin, int64
   const int64_t K = num_exits();
   ISPLITEE_CHECK(begin >= 0 && begin <= end && end <= K, "run_stages: need 0 ≤ begin ≤ end ≤ ", K,
                  ", got begin=", begin, " end=", end);
+  const auto block_of = [&](int64_t st) {
+    return st == 0 ? int64_t{0} : s.exit_blocks[static_cast<std::size_t>(st - 1)];
+  };
+  if (s.fast && begin < end && h.device().is_cpu()) {
+    h = s.fast->run(h, block_of(begin), block_of(end), {block_of(end)}).front();
+    for (int64_t st = begin; st < end; ++st) ++s.stage_calls[static_cast<std::size_t>(st)];
+    return h;
+  }
   if (s.channels_last && h.dim() == 4) h = h.contiguous(torch::MemoryFormat::ChannelsLast);
   for (int64_t st = begin; st < end; ++st) {
-    const int64_t from = st == 0 ? 0 : s.exit_blocks[static_cast<std::size_t>(st - 1)];
-    const int64_t to = s.exit_blocks[static_cast<std::size_t>(st)];
-    for (int64_t b = from; b < to; ++b) h = s.blocks[static_cast<std::size_t>(b)]->forward(h);
+    for (int64_t b = block_of(st); b < block_of(st + 1); ++b)
+      h = s.blocks[static_cast<std::size_t>(b)]->forward(h);
     ++s.stage_calls[static_cast<std::size_t>(st)];
   }
   return h;
@@ -601,31 +428,52 @@ void MultiExitNetImpl::fold_batchnorm() {
                  "fold_batchnorm: call eval() first (folding uses BatchNorm's "
                  "running statistics, valid in eval mode only)");
   for (auto& m : modules(/*include_self=*/false))
-    if (auto* cb = m->as<ConvBNAct>()) cb->fold(state_->channels_last);
-  for (auto& h : state_->heads)
-    if (auto* eh = dynamic_cast<ExitHead*>(h.get())) eh->fold();
+    if (auto* cb = m->as<detail::ConvBNAct>()) cb->fold(state_->channels_last);
+  for (auto& h : state_->heads) h->fold();
   state_->folded = true;
 }
 
 bool MultiExitNetImpl::folded() const noexcept { return state_->folded; }
 
-void MultiExitNetImpl::optimize_for_inference(bool channels_last) {
+void MultiExitNetImpl::optimize_for_inference(bool fast_path) {
   ISPLITEE_CHECK(!is_training(), "optimize_for_inference: call eval() first");
-  state_->channels_last = channels_last;
+  State& s = *state_;
+  const bool on_cpu = parameters().empty() || parameters().front().device().is_cpu();
+  const bool engine = fast_path && on_cpu && detail::FastPath::available();
+  // The engine reads the NCHW folded weights; LibTorch's own path is faster channels-last.
+  s.channels_last = !engine;
   fold_batchnorm();
+  s.fast.reset();
+  if (!engine) return;
+  std::vector<detail::LoweredBlock> lowered;
+  for (const auto& b : s.blocks) lowered.push_back(b->lower());
+  s.fast = std::make_unique<detail::FastPath>(std::move(lowered));
 }
 
+bool MultiExitNetImpl::fast_path() const noexcept { return state_->fast != nullptr; }
+
+bool MultiExitNetImpl::fast_path_available() noexcept { return detail::FastPath::available(); }
+
 bool MultiExitNetImpl::channels_last() const noexcept { return state_->channels_last; }
+
+std::string MultiExitNetImpl::inference_engine() const {
+  const State& s = *state_;
+  if (s.fast) return s.fast->describe();
+  if (!s.folded) return "LibTorch";
+  return std::string("LibTorch, BatchNorm folded") + (s.channels_last ? ", channels-last" : "");
+}
 
 void MultiExitNetImpl::train(bool on) {
   if (on && state_ && state_->folded) {
     for (auto& m : modules(/*include_self=*/false))
-      if (auto* cb = m->as<ConvBNAct>()) cb->unfold();
-    for (auto& h : state_->heads)
-      if (auto* eh = dynamic_cast<ExitHead*>(h.get())) eh->unfold();
+      if (auto* cb = m->as<detail::ConvBNAct>()) cb->unfold();
+    for (auto& h : state_->heads) h->unfold();
     state_->folded = false;
   }
-  if (on && state_) state_->channels_last = false;
+  if (on && state_) {
+    state_->channels_last = false;
+    state_->fast.reset();
+  }
   torch::nn::Module::train(on);
 }
 

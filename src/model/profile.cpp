@@ -77,6 +77,7 @@ nlohmann::json to_json(const ModelProfile& p) {
                     {"threads", p.latency_threads},
                     {"batchnorm_folded", p.latency_folded},
                     {"channels_last", p.latency_channels_last},
+                    {"engine", p.latency_engine},
                     {"statistic", "median"}};
   return j;
 }
@@ -122,10 +123,9 @@ std::string format_profile_table(const ModelProfile& p) {
     os << "\n";
   }
   if (lat) {
-    std::snprintf(line, sizeof line, "latency: median, %d LibTorch thread(s), BatchNorm %s, %s\n",
-                  p.latency_threads, p.latency_folded ? "folded" : "not folded",
-                  p.latency_channels_last ? "channels-last" : "contiguous (NCHW)");
-    os << line;
+    std::snprintf(line, sizeof line, "latency: median, %d thread(s), BatchNorm %s, ",
+                  p.latency_threads, p.latency_folded ? "folded" : "not folded");
+    os << line << (p.latency_engine.empty() ? "LibTorch" : p.latency_engine) << "\n";
   }
   return os.str();
 }

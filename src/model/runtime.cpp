@@ -1,6 +1,9 @@
 #include "isplitee/model/runtime.hpp"
 
 #include <dlfcn.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <thread>
 
@@ -12,9 +15,26 @@ namespace isplitee::model {
 namespace {
 using SetThreadsFn = void (*)(int);
 using GetConfigFn = char* (*)();
+
+// glibc hands allocations above a (dynamic, ≤ 32 MiB) threshold to fresh mmap()s and returns freed
+// heap tops to the system, so every training step or inference batch page-faults its activations
+// in again. Keeping blocks up to 256 MiB in the heap and trimming only above 512 MiB of free top
+// memory removes that cost (BENCHMARKS.md: training and tracing) without changing any result.
+void keep_freed_memory() {
+#if defined(__GLIBC__)
+  static const bool done = [] {
+    mallopt(M_MMAP_THRESHOLD, 256 << 20);
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);
+    return true;
+  }();
+  (void)done;
+#endif
+}
+
 }  // namespace
 
 void configure_runtime(int threads) {
+  keep_freed_memory();
   // OpenBLAS reads OPENBLAS_NUM_THREADS only at load time, so set its pool through its API.
   if (auto fn = reinterpret_cast<SetThreadsFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
     fn(1);

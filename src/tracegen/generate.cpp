@@ -15,11 +15,11 @@
 #include "isplitee/data/dataset.hpp"
 #include "isplitee/data/loader.hpp"
 #include "isplitee/model/checkpoint.hpp"
+#include "isplitee/model/exit_outputs.hpp"
 #include "isplitee/model/multi_exit_net.hpp"
 #include "isplitee/model/profile.hpp"
 #include "isplitee/model/runtime.hpp"
 #include "isplitee/tracegen/calibration.hpp"
-#include "isplitee/tracegen/exit_stats.hpp"
 #include "isplitee/version.hpp"
 
 namespace isplitee::tracegen {
@@ -59,38 +59,50 @@ struct Loaded {
 Loaded load_for_tracing(const TraceRequest& req) {
   ISPLITEE_CHECK_CODE(fs::exists(req.checkpoint), ErrorCode::kIo, "trace: checkpoint ",
                       req.checkpoint.string(), " not found (train one with `isplitee train`)");
-  Loaded l{model::load_checkpoint(req.checkpoint), sha256_file(req.checkpoint)};
+  Loaded l{model::load_checkpoint(req.checkpoint), sha256_file(req.checkpoint), {}};
   l.ck.net->to(torch::Device(model::check_device(req.device)));
   l.ck.net->train(false);
-  if (req.trace.fold_batchnorm) l.ck.net->fold_batchnorm();
+  // The fast inference path folds BatchNorm and gives the folded LibTorch results bit for bit, so
+  // traces cached under fold_batchnorm stay valid; without the engine (a build without oneDNN, a
+  // GPU) the folded NCHW LibTorch pass computes the same; unfolded traces keep the plain pass.
+  const bool cpu = torch::Device(model::check_device(req.device)).is_cpu();
+  if (req.trace.fold_batchnorm && cpu && model::MultiExitNetImpl::fast_path_available())
+    l.ck.net->optimize_for_inference();
+  else if (req.trace.fold_batchnorm)
+    l.ck.net->fold_batchnorm();
+  // Fitted on the network as it will trace (fast path included), so temperatures and traces agree.
   l.calibration = fit_calibration(req, *l.ck.net, torch::Device(model::check_device(req.device)));
+  logger()->debug("trace: inference by {}", l.ck.net->inference_engine());
   return l;
 }
 
-trace::Trace run_trace(const TraceRequest& req, Loaded& l, const distort::DistortionSpec& spec,
-                       const std::string& key, double* seconds) {
-  const auto t0 = std::chrono::steady_clock::now();
-  auto& net = *l.ck.net;
-  const torch::Device device(model::check_device(req.device));
-  auto ds = open_limited(req.data, req.trace);
-  ISPLITEE_CHECK(static_cast<std::int64_t>(ds->num_classes()) == l.ck.config.num_classes,
-                 "trace: checkpoint ", req.checkpoint.string(), " has ", l.ck.config.num_classes,
-                 " classes but ", ds->name(), " has ", ds->num_classes());
-  const cv::Mat first = ds->image(0);
-  const auto dist = distort::make_distortion(spec, std::min(first.rows, first.cols));
-  const std::shared_ptr<const distort::Distortion> shared_dist(dist.get(),
-                                                               [](const distort::Distortion*) {});
+// The images of one trace: the (limited) split and the seeded distortion applied by the loader.
+struct TraceInput {
+  std::shared_ptr<const data::Dataset> ds;
+  std::shared_ptr<const distort::Distortion> dist;
   data::SampleTransform transform;
+};
+
+TraceInput open_trace_input(const TraceRequest& req, const Loaded& l,
+                            const distort::DistortionSpec& spec) {
+  TraceInput in;
+  in.ds = open_limited(req.data, req.trace);
+  ISPLITEE_CHECK(static_cast<std::int64_t>(in.ds->num_classes()) == l.ck.config.num_classes,
+                 "trace: checkpoint ", req.checkpoint.string(), " has ", l.ck.config.num_classes,
+                 " classes but ", in.ds->name(), " has ", in.ds->num_classes());
+  const cv::Mat first = in.ds->image(0);
+  in.dist = distort::make_distortion(spec, std::min(first.rows, first.cols));
   if (spec.name != "none") {
     const std::uint64_t seed = req.seed;
-    transform = [shared_dist, ds, seed](const cv::Mat& img, std::size_t index) {
-      return distort::apply_seeded(*shared_dist, img, seed, ds->sample_id(index));
+    in.transform = [dist = in.dist, ds = in.ds, seed](const cv::Mat& img, std::size_t index) {
+      return distort::apply_seeded(*dist, img, seed, ds->sample_id(index));
     };
   }
+  return in;
+}
 
-  const std::size_t n = ds->size();
-  const auto k_exits = static_cast<std::size_t>(net.num_exits());
-  const auto classes = static_cast<std::size_t>(l.ck.config.num_classes);
+trace::Trace empty_trace(std::size_t n, std::size_t k_exits, std::size_t classes, bool logits,
+                         bool calibrated) {
   trace::Trace t;
   t.num_samples = n;
   t.num_exits = k_exits;
@@ -99,63 +111,51 @@ trace::Trace run_trace(const TraceRequest& req, Loaded& l, const distort::Distor
   t.entropy.resize(n * k_exits);
   t.margin.resize(n * k_exits);
   t.label.resize(n);
-  if (req.trace.save_logits) t.logits.resize(n * k_exits * classes);
-  const bool calibrated = !l.calibration.empty();
+  if (logits) t.logits.resize(n * k_exits * classes);
   if (calibrated) {
     t.conf_cal.resize(n * k_exits);
     t.entropy_cal.resize(n * k_exits);
     t.margin_cal.resize(n * k_exits);
   }
   t.manifest.sample_ids.resize(n);
+  return t;
+}
 
-  std::vector<std::size_t> order(n);
-  std::iota(order.begin(), order.end(), 0);
-  data::BatchLoader loader(ds, order, static_cast<std::size_t>(req.trace.batch_size),
-                           req.data.preprocess, transform, static_cast<int>(req.trace.workers));
-  Progress bar("trace " + distort::label(spec), n, "img", req.progress && progress_enabled());
-  torch::InferenceMode guard;
-  data::Batch b;
-  std::size_t row = 0;
-  while (loader.next(b)) {
-    const auto outs = net.forward(b.images.to(device));
-    const auto bn = static_cast<std::size_t>(b.images.size(0));
-    for (std::size_t k = 0; k < k_exits; ++k) {
-      const auto s = exit_statistics(outs[k]);
-      const auto conf = s.conf.cpu().contiguous(), pred = s.pred.cpu().contiguous(),
-                 ent = s.entropy.cpu().contiguous(), mar = s.margin.cpu().contiguous();
-      const float* pc = conf.data_ptr<float>();
-      const std::int32_t* pp = pred.data_ptr<std::int32_t>();
-      const float* pe = ent.data_ptr<float>();
-      const float* pm = mar.data_ptr<float>();
-      for (std::size_t i = 0; i < bn; ++i) {
-        const std::size_t at = (row + i) * k_exits + k;
-        t.conf[at] = pc[i];
-        t.pred[at] = pp[i];
-        t.entropy[at] = pe[i];
-        t.margin[at] = pm[i];
-      }
-      if (req.trace.save_logits) {
-        const auto z = outs[k].to(torch::kFloat32).cpu().contiguous();
-        const float* pz = z.data_ptr<float>();
-        for (std::size_t i = 0; i < bn; ++i)
-          std::copy(pz + i * classes, pz + (i + 1) * classes,
-                    t.logits.begin() + ((row + i) * k_exits + k) * classes);
-      }
-    }
-    if (calibrated) add_calibrated_rows(outs, l.calibration, row, t);
-    const auto labels = b.labels.cpu().contiguous();
-    const auto ids = b.sample_ids.cpu().contiguous();
-    for (std::size_t i = 0; i < bn; ++i) {
-      t.label[row + i] = static_cast<std::int32_t>(labels.data_ptr<std::int64_t>()[i]);
-      t.manifest.sample_ids[row + i] = ids.data_ptr<std::int64_t>()[i];
-    }
-    row += bn;
-    bar.tick(bn);
+// Rows [row, row + N) of the trace from one batch: the per-exit outputs share the trace's
+// row-major N × K (× C) layout, so they are copied as blocks. The calibrated columns come from
+// the same logits (o.logits is kept whenever the trace is calibrated), divided by the temperatures.
+void store_batch(trace::Trace& t, std::size_t row, const model::ExitOutputs& o,
+                 const trace::CalibrationInfo& cal, const data::Batch& b) {
+  const std::size_t at = row * t.num_exits;
+  std::copy(o.max_prob.begin(), o.max_prob.end(), t.conf.begin() + static_cast<std::ptrdiff_t>(at));
+  std::copy(o.pred.begin(), o.pred.end(), t.pred.begin() + static_cast<std::ptrdiff_t>(at));
+  std::copy(o.entropy.begin(), o.entropy.end(),
+            t.entropy.begin() + static_cast<std::ptrdiff_t>(at));
+  std::copy(o.margin.begin(), o.margin.end(), t.margin.begin() + static_cast<std::ptrdiff_t>(at));
+  if (!t.logits.empty())
+    std::copy(
+        o.logits.begin(), o.logits.end(),
+        t.logits.begin() + static_cast<std::ptrdiff_t>(at * static_cast<std::size_t>(o.classes)));
+  if (!cal.empty()) {
+    const auto z = torch::from_blob(const_cast<float*>(o.logits.data()), {o.n, o.k, o.classes},
+                                    torch::kFloat32);
+    std::vector<torch::Tensor> per_exit;
+    for (std::int64_t e = 0; e < o.k; ++e) per_exit.push_back(z.select(1, e).contiguous());
+    add_calibrated_rows(per_exit, cal, row, t);
   }
-  bar.finish();
-  ISPLITEE_ASSERT(row == n, "loader returned ", row, " of ", n, " samples");
+  const auto labels = b.labels.cpu().contiguous();
+  const auto ids = b.sample_ids.cpu().contiguous();
+  for (std::size_t i = 0; i < static_cast<std::size_t>(o.n); ++i) {
+    t.label[row + i] = static_cast<std::int32_t>(labels.data_ptr<std::int64_t>()[i]);
+    t.manifest.sample_ids[row + i] = ids.data_ptr<std::int64_t>()[i];
+  }
+}
 
-  auto& m = t.manifest;
+// Everything but the sample ids; no timings, so equal inputs give byte-identical manifests.
+void fill_manifest(trace::Manifest& m, const TraceRequest& req, const Loaded& l,
+                   const distort::DistortionSpec& spec, const distort::Distortion& dist,
+                   const std::string& key) {
+  const auto& net = *l.ck.net;
   m.format_version = trace::kTraceFormatVersion;
   m.arch = l.ck.config.arch;
   m.num_classes = l.ck.config.num_classes;
@@ -166,11 +166,10 @@ trace::Trace run_trace(const TraceRequest& req, Loaded& l, const distort::Distor
   m.split = req.trace.split;
   m.distortion = {{"name", spec.name},
                   {"label", distort::label(spec)},
-                  {"description", dist->describe()},
+                  {"description", dist.describe()},
                   {"spec", distort::to_json(spec)}};
   m.seed = req.seed;
   m.tool_version = std::string(kVersion);
-  // No timings here: equal inputs must give byte-identical manifests.
   m.extra = {{"cache_key", key},
              {"generator", kGeneratorVersion},
              {"data", data::to_json(req.data)},
@@ -179,6 +178,39 @@ trace::Trace run_trace(const TraceRequest& req, Loaded& l, const distort::Distor
              {"max_samples", req.trace.max_samples},
              {"batch_size", req.trace.batch_size},
              {"fold_batchnorm", req.trace.fold_batchnorm}};
+}
+
+// One trace: the loader decodes and distorts the next batch on its worker threads while the
+// network runs on this one (data::BatchLoader prefetches), so loading overlaps compute; every
+// image's distortion is seeded by its sample id, so the result does not depend on threads.
+trace::Trace run_trace(const TraceRequest& req, Loaded& l, const distort::DistortionSpec& spec,
+                       const std::string& key, double* seconds) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto& net = *l.ck.net;
+  const torch::Device device(model::check_device(req.device));
+  const TraceInput in = open_trace_input(req, l, spec);
+  const std::size_t n = in.ds->size();
+  const bool calibrated = !l.calibration.empty();
+  trace::Trace t = empty_trace(n, static_cast<std::size_t>(net.num_exits()),
+                               static_cast<std::size_t>(l.ck.config.num_classes),
+                               req.trace.save_logits, calibrated);
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  data::BatchLoader loader(in.ds, order, static_cast<std::size_t>(req.trace.batch_size),
+                           req.data.preprocess, in.transform, static_cast<int>(req.trace.workers));
+  Progress bar("trace " + distort::label(spec), n, "img", req.progress && progress_enabled());
+  data::Batch b;
+  std::size_t row = 0;
+  while (loader.next(b)) {
+    const auto o = model::exit_outputs(net, b.images.to(device), net.num_exits(), {},
+                                       req.trace.save_logits || calibrated);
+    store_batch(t, row, o, l.calibration, b);
+    row += static_cast<std::size_t>(o.n);
+    bar.tick(static_cast<std::uint64_t>(o.n));
+  }
+  bar.finish();
+  ISPLITEE_ASSERT(row == n, "loader returned ", row, " of ", n, " samples");
+  fill_manifest(t.manifest, req, l, spec, *in.dist, key);
   if (seconds)
     *seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return t;

@@ -1,5 +1,7 @@
 #include "isplitee/train/trainer.hpp"
 
+#include "isplitee/train/step.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -195,6 +197,23 @@ torch::Tensor weighted_loss(const std::vector<torch::Tensor>& logits, const torc
   }
   return total;
 }
+
+}  // namespace
+
+StepLosses joint_step(model::MultiExitNetImpl& net, torch::optim::Optimizer& opt,
+                      const torch::Tensor& x, const torch::Tensor& y,
+                      const std::vector<double>& weights, double label_smoothing) {
+  StepLosses out;
+  const auto outs = net.forward(x);
+  auto loss = weighted_loss(outs, y, weights, label_smoothing, &out.per_exit);
+  net.zero_grad(/*set_to_none=*/true);
+  loss.backward();
+  opt.step();
+  out.loss = loss.detach();
+  return out;
+}
+
+namespace {
 
 // ---- evaluation -------------------------------------------------------------------------------
 
@@ -453,19 +472,245 @@ Evaluation evaluate_checkpoint(const fs::path& checkpoint, const data::DatasetCo
   return evaluate_net(*ck.net, ds, data.preprocess, batch_size, workers, dev, split, true);
 }
 
+namespace {
+
+// The files of one training run directory.
+struct RunPaths {
+  explicit RunPaths(const fs::path& d)
+      : dir(d),
+        last(d / "last.pt"),
+        optim(d / "last.optim.pt"),
+        best(d / "best.pt"),
+        state(d / "train_state.json"),
+        metrics(d / "metrics.jsonl"),
+        result(d / "train_result.json") {}
+  fs::path dir, last, optim, best, state, metrics, result;
+};
+
+// Reads the state of an interrupted run (and its last.pt unless it had completed), or prepares a
+// new run (fresh init from the job seed, or the init checkpoint). The net is null only for a
+// resumed run that had already completed.
+model::MultiExitNet start_or_resume(const TrainJob& job, const RunPaths& paths,
+                                    const std::string& hash, RunState& st) {
+  if (job.resume) {
+    ISPLITEE_CHECK_CODE(fs::exists(paths.state), ErrorCode::kIo, "--resume: ", paths.state.string(),
+                        " not found (nothing to resume in ", paths.dir.string(), ")");
+    st = state_from_json(nlohmann::json::parse(read_text_file(paths.state), nullptr, false),
+                         paths.state.string());
+    ISPLITEE_CHECK(st.config_hash == hash, "--resume: the run in ", paths.dir.string(),
+                   " was started with a different configuration (hash ",
+                   st.config_hash.substr(0, 12), ", now ", hash.substr(0, 12),
+                   "); use the same config or start over with --force");
+    logger()->info("resuming {} after epoch {}", paths.dir.string(), st.epochs_done);
+    if (st.completed) return model::MultiExitNet{nullptr};
+    ISPLITEE_CHECK_CODE(
+        sha256_file(paths.last) == st.last_sha256 && sha256_file(paths.optim) == st.optim_sha256,
+        ErrorCode::kData, "--resume: ", paths.last.string(), " or ", paths.optim.string(),
+        " does not match ", paths.state.string(),
+        " (interrupted while saving?); start over with --force");
+    return model::load_checkpoint(paths.last, job.model).net;
+  }
+  prepare_output_dir(paths.dir, job.force);
+  st.config_hash = hash;
+  torch::manual_seed(stream_seed(job.seed, {kInitStream}));
+  if (!job.train.init_checkpoint.empty()) {
+    logger()->info("fine-tuning from {}", job.train.init_checkpoint);
+    return model::load_checkpoint(job.train.init_checkpoint, job.model).net;
+  }
+  return model::build_model(job.model);
+}
+
+// What every epoch of one run shares.
+struct EpochContext {
+  const TrainJob& job;
+  const RunPaths& paths;
+  const std::string& hash;
+  std::shared_ptr<const data::Dataset> train_ds, val_ds;
+  GroupedOptimizer opt;
+  std::vector<double> weights;  // w_k of the loss
+  torch::Device device;
+  int workers;
+  bool show;
+  bool first_batch = true;
+};
+
+// Sums over the steps of one epoch, and the per-step log window of metrics.jsonl.
+struct EpochSums {
+  std::vector<double> exit_loss;
+  double loss = 0, window_loss = 0;
+  std::int64_t seen = 0, window_steps = 0, window_images = 0;
+  std::chrono::steady_clock::time_point window_start = std::chrono::steady_clock::now();
+};
+
+// One joint step (docs/method.md §8): forward of all exits, Σ_k w_k CE_k, backward, optimizer step.
+void train_step(model::MultiExitNetImpl& net, EpochContext& ctx, const data::Batch& b,
+                std::int64_t epoch, RunState& st, EpochSums& sums) {
+  const TrainConfig& c = ctx.job.train;
+  const auto step = joint_step(net, *ctx.opt.opt, b.images.to(ctx.device), b.labels.to(ctx.device),
+                               ctx.weights, c.label_smoothing);
+  const auto& per_exit = step.per_exit;
+  const auto n = b.images.size(0);
+  const double l = step.loss.item<double>();
+  ISPLITEE_CHECK_CODE(std::isfinite(l), ErrorCode::kData, "training diverged: loss is ", l,
+                      " at epoch ", epoch + 1, " step ", st.global_step + 1,
+                      " (lower the learning rates in the train section)");
+  sums.loss += l * static_cast<double>(n);
+  for (std::size_t k = 0; k < per_exit.size(); ++k)
+    sums.exit_loss[k] += per_exit[k].item<double>() * static_cast<double>(n);
+  sums.seen += n;
+  ++st.global_step;
+  sums.window_loss += l;
+  ++sums.window_steps;
+  sums.window_images += n;
+  if (c.log_every > 0 && st.global_step % c.log_every == 0) {
+    st.steps.push_back({{"type", "step"},
+                        {"epoch", epoch + 1},
+                        {"step", st.global_step},
+                        {"loss", sums.window_loss / static_cast<double>(sums.window_steps)},
+                        {"images_per_s", static_cast<double>(sums.window_images) /
+                                             std::max(1e-9, elapsed_s(sums.window_start))}});
+    sums.window_loss = 0;
+    sums.window_steps = 0;
+    sums.window_images = 0;
+    sums.window_start = std::chrono::steady_clock::now();
+  }
+}
+
+// Trains one epoch on the shuffled, augmented training split; fills the record's training fields.
+// The loader prepares the next batch on its worker threads while this one trains; augmentation is
+// seeded per (epoch, sample id), so results do not depend on thread counts or timing.
+EpochRecord train_epoch(model::MultiExitNetImpl& net, EpochContext& ctx, std::int64_t epoch,
+                        RunState& st) {
+  const TrainConfig& c = ctx.job.train;
+  const auto t_epoch = std::chrono::steady_clock::now();
+  EpochRecord rec;
+  rec.epoch = epoch + 1;
+  rec.lr = set_learning_rates(ctx.opt, lr_factor(c, epoch));
+  // Dropout draws from torch's generator: reseed per epoch so a resumed run replays it.
+  torch::manual_seed(stream_seed(ctx.job.seed, {kTorchStream, static_cast<std::uint64_t>(epoch)}));
+  std::vector<std::size_t> order(ctx.train_ds->size());
+  std::iota(order.begin(), order.end(), 0);
+  Rng shuffle_rng(ctx.job.seed, {kShuffleStream, static_cast<std::uint64_t>(epoch)});
+  shuffle_rng.shuffle(order.begin(), order.end());
+  data::BatchLoader loader(
+      ctx.train_ds, order, static_cast<std::size_t>(c.batch_size), ctx.job.data.preprocess,
+      make_augmentation(c.augment, ctx.job.data.preprocess, ctx.train_ds, ctx.job.seed, epoch),
+      ctx.workers);
+  char label[64];
+  std::snprintf(label, sizeof label, "epoch %lld/%lld", static_cast<long long>(epoch + 1),
+                static_cast<long long>(c.epochs));
+  Progress bar(label, ctx.train_ds->size(), "img", ctx.show);
+  EpochSums sums;
+  sums.exit_loss.assign(static_cast<std::size_t>(net.num_exits()), 0.0);
+  data::Batch b;
+  while (loader.next(b)) {
+    if (ctx.first_batch) {
+      check_batch_shape(b.images, ctx.job.model);
+      ctx.first_batch = false;
+    }
+    train_step(net, ctx, b, epoch, st, sums);
+    bar.tick(static_cast<std::uint64_t>(b.images.size(0)),
+             "loss " + fmt("%.4f", sums.loss / static_cast<double>(sums.seen)));
+  }
+  const double train_s = elapsed_s(t_epoch);
+  const double seen = static_cast<double>(sums.seen);
+  bar.finish("loss " + fmt("%.4f", sums.seen ? sums.loss / seen : 0.0));
+  rec.train_loss = sums.seen ? sums.loss / seen : 0.0;
+  for (double s : sums.exit_loss) rec.train_exit_loss.push_back(sums.seen ? s / seen : 0.0);
+  rec.images_per_s = seen / std::max(1e-9, train_s);
+  return rec;
+}
+
+// Validation, then best.pt (when better), last.pt and the optimizer, then the state that vouches
+// for them by hash, so that a run interrupted anywhere in between resumes correctly.
+void finish_epoch(model::MultiExitNetImpl& net, EpochContext& ctx, EpochRecord rec,
+                  std::chrono::steady_clock::time_point t_epoch, RunState& st) {
+  const TrainConfig& c = ctx.job.train;
+  const auto ev = evaluate_net(net, ctx.val_ds, ctx.job.data.preprocess, c.eval_batch_size,
+                               ctx.workers, ctx.device, "validate", ctx.show);
+  rec.val_accuracy = ev.accuracy;
+  rec.val_exit_loss = ev.exit_loss;
+  rec.val_loss = weighted_sum(ev.exit_loss, ctx.weights);
+  ++st.epochs_done;
+  const nlohmann::json extra = {{"epoch", rec.epoch},
+                                {"config_hash", ctx.hash},
+                                {"val_loss", rec.val_loss},
+                                {"val_accuracy", rec.val_accuracy}};
+  const auto* preprocess = &ctx.job.data.preprocess;
+  if (rec.val_loss < st.best_val_loss) {
+    st.best_val_loss = rec.val_loss;
+    st.best_epoch = rec.epoch;
+    st.bad_epochs = 0;
+    rec.best = true;
+    model::save_checkpoint(ctx.paths.best, net, ctx.job.model, extra, preprocess);
+  } else {
+    ++st.bad_epochs;
+  }
+  rec.seconds = elapsed_s(t_epoch);
+  st.history.push_back(rec);
+  if (st.bad_epochs >= c.patience) st.stopped_early = true;
+  if (st.stopped_early || st.epochs_done >= c.epochs) st.completed = true;
+
+  model::save_checkpoint(ctx.paths.last, net, ctx.job.model, extra, preprocess);
+  const auto tmp = temporary_sibling(ctx.paths.optim);
+  torch::save(*ctx.opt.opt, tmp.string());
+  commit_file(tmp, ctx.paths.optim);
+  st.last_sha256 = sha256_file(ctx.paths.last);
+  st.optim_sha256 = sha256_file(ctx.paths.optim);
+  write_text_atomic(ctx.paths.state, state_to_json(st).dump(1));
+  write_metrics(ctx.paths.metrics, st);
+
+  logger()->info("{}", format_epoch_line(rec, c.epochs));
+  logger()->info("per-exit validation accuracy:\n{}",
+                 format_accuracy_table(net.exit_blocks(), rec.val_accuracy, {}));
+  if (st.stopped_early)
+    logger()->info("early stop: no better validation loss for {} epochs", c.patience);
+}
+
+// The epochs still to run (all of them, or up to job.stop_after_epochs of this call).
+void run_epochs(model::MultiExitNetImpl& net, EpochContext& ctx, RunState& st) {
+  std::int64_t ran = 0;
+  for (std::int64_t epoch = st.epochs_done; epoch < ctx.job.train.epochs; ++epoch) {
+    if (ctx.job.stop_after_epochs > 0 && ran >= ctx.job.stop_after_epochs) break;
+    const auto t_epoch = std::chrono::steady_clock::now();
+    EpochRecord rec = train_epoch(net, ctx, epoch, st);
+    finish_epoch(net, ctx, std::move(rec), t_epoch, st);
+    ++ran;
+    if (st.stopped_early) break;
+  }
+}
+
+// Per-exit test accuracy of best.pt (when asked for) and train_result.json.
+void finish_run(const TrainJob& job, const RunPaths& paths, const torch::Device& device,
+                TrainResult& res, std::chrono::steady_clock::time_point t_start) {
+  const TrainConfig& c = job.train;
+  auto ck = model::load_checkpoint(paths.best, job.model);
+  res.exit_blocks = ck.net->exit_blocks();
+  if (c.evaluate_test) {
+    ck.net->to(device);
+    auto test_ds = limit(data::open_split(job.data, "test"), c.max_test_samples, 0, 3);
+    check_dataset_matches(*test_ds, job.model, "test");
+    res.test_accuracy = evaluate_net(*ck.net, test_ds, job.data.preprocess, c.eval_batch_size,
+                                     static_cast<int>(c.workers), device, "test",
+                                     job.progress && progress_enabled())
+                            .accuracy;
+    logger()->info(
+        "best checkpoint (epoch {}), per-exit accuracy:\n{}", res.best_epoch,
+        format_accuracy_table(ck.net->exit_blocks(), res.val_accuracy, res.test_accuracy));
+  }
+  res.seconds = elapsed_s(t_start);
+  write_text_atomic(paths.result, result_to_json(res).dump(2) + "\n");
+}
+
+}  // namespace
+
 TrainResult train_model(const TrainJob& job) {
   const auto t_start = std::chrono::steady_clock::now();
   const TrainConfig& c = job.train;
   ISPLITEE_CHECK(!job.output_dir.empty(),
                  "train: no output directory given (set output_dir or --out)");
   const torch::Device device(model::check_device(job.device));
-  const int workers = static_cast<int>(c.workers);
-  const bool show = job.progress && progress_enabled();
-
-  const fs::path dir = job.output_dir;
-  const fs::path last_path = dir / "last.pt", optim_path = dir / "last.optim.pt",
-                 best_path = dir / "best.pt", state_path = dir / "train_state.json",
-                 metrics_path = dir / "metrics.jsonl", result_path = dir / "train_result.json";
+  const RunPaths paths(job.output_dir);
   const std::string hash = train_config_hash(job);
 
   // Data first: a missing dataset should fail before anything is written.
@@ -475,168 +720,29 @@ TrainResult train_model(const TrainJob& job) {
   check_dataset_matches(*val_ds, job.model, "val");
 
   RunState st;
-  model::MultiExitNet net{nullptr};
-  if (job.resume) {
-    ISPLITEE_CHECK_CODE(fs::exists(state_path), ErrorCode::kIo, "--resume: ", state_path.string(),
-                        " not found (nothing to resume in ", dir.string(), ")");
-    st = state_from_json(nlohmann::json::parse(read_text_file(state_path), nullptr, false),
-                         state_path.string());
-    ISPLITEE_CHECK(st.config_hash == hash, "--resume: the run in ", dir.string(),
-                   " was started with a different configuration (hash ",
-                   st.config_hash.substr(0, 12), ", now ", hash.substr(0, 12),
-                   "); use the same config or start over with --force");
-    if (!st.completed) {
-      ISPLITEE_CHECK_CODE(
-          sha256_file(last_path) == st.last_sha256 && sha256_file(optim_path) == st.optim_sha256,
-          ErrorCode::kData, "--resume: ", last_path.string(), " or ", optim_path.string(),
-          " does not match ", state_path.string(),
-          " (interrupted while saving?); start over with --force");
-      net = model::load_checkpoint(last_path, job.model).net;
-    }
-    logger()->info("resuming {} after epoch {}", dir.string(), st.epochs_done);
-  } else {
-    prepare_output_dir(dir, job.force);
-    st.config_hash = hash;
-    torch::manual_seed(stream_seed(job.seed, {kInitStream}));
-    if (!c.init_checkpoint.empty()) {
-      net = model::load_checkpoint(c.init_checkpoint, job.model).net;
-      logger()->info("fine-tuning from {}", c.init_checkpoint);
-    } else {
-      net = model::build_model(job.model);
-    }
-  }
-
-  TrainResult res;
-  res.output_dir = dir;
-  res.best_checkpoint = best_path;
-  res.last_checkpoint = last_path;
-  res.config_hash = hash;
-
+  model::MultiExitNet net = start_or_resume(job, paths, hash, st);
   if (!st.completed) {
     net->to(device);
     net->train(true);
-    auto opt = make_optimizer(*net, c);
-    if (job.resume) torch::load(*opt.opt, optim_path.string());
-    const auto weights = resolve_exit_weights(c.exit_weights, net->num_exits());
-    const auto k_exits = static_cast<std::size_t>(net->num_exits());
-    std::int64_t ran = 0;
-    bool first_batch = true;
-
-    for (std::int64_t epoch = st.epochs_done; epoch < c.epochs; ++epoch) {
-      if (job.stop_after_epochs > 0 && ran >= job.stop_after_epochs) break;
-      const auto t_epoch = std::chrono::steady_clock::now();
-      EpochRecord rec;
-      rec.epoch = epoch + 1;
-      rec.lr = set_learning_rates(opt, lr_factor(c, epoch));
-      // Dropout draws from torch's generator: reseed per epoch so a resumed run replays it.
-      torch::manual_seed(stream_seed(job.seed, {kTorchStream, static_cast<std::uint64_t>(epoch)}));
-      std::vector<std::size_t> order(train_ds->size());
-      std::iota(order.begin(), order.end(), 0);
-      Rng shuffle_rng(job.seed, {kShuffleStream, static_cast<std::uint64_t>(epoch)});
-      shuffle_rng.shuffle(order.begin(), order.end());
-      data::BatchLoader loader(
-          train_ds, order, static_cast<std::size_t>(c.batch_size), job.data.preprocess,
-          make_augmentation(c.augment, job.data.preprocess, train_ds, job.seed, epoch), workers);
-      char label[64];
-      std::snprintf(label, sizeof label, "epoch %lld/%lld", static_cast<long long>(epoch + 1),
-                    static_cast<long long>(c.epochs));
-      Progress bar(label, train_ds->size(), "img", show);
-      std::vector<double> exit_sum(k_exits, 0.0);
-      double loss_sum = 0, window_loss = 0;
-      std::int64_t seen = 0, window_steps = 0;
-      auto t_window = std::chrono::steady_clock::now();
-      std::int64_t window_images = 0;
-      data::Batch b;
-      while (loader.next(b)) {
-        if (first_batch) {
-          check_batch_shape(b.images, job.model);
-          first_batch = false;
-        }
-        const auto x = b.images.to(device);
-        const auto y = b.labels.to(device);
-        std::vector<torch::Tensor> per_exit;
-        const auto outs = net->forward(x);
-        auto loss = weighted_loss(outs, y, weights, c.label_smoothing, &per_exit);
-        opt.opt->zero_grad();
-        loss.backward();
-        opt.opt->step();
-        const auto n = b.images.size(0);
-        const double l = loss.item<double>();
-        ISPLITEE_CHECK_CODE(std::isfinite(l), ErrorCode::kData, "training diverged: loss is ", l,
-                            " at epoch ", epoch + 1, " step ", st.global_step + 1,
-                            " (lower the learning rates in the train section)");
-        loss_sum += l * n;
-        for (std::size_t k = 0; k < k_exits; ++k) exit_sum[k] += per_exit[k].item<double>() * n;
-        seen += n;
-        ++st.global_step;
-        window_loss += l;
-        ++window_steps;
-        window_images += n;
-        if (c.log_every > 0 && st.global_step % c.log_every == 0) {
-          st.steps.push_back(
-              {{"type", "step"},
-               {"epoch", epoch + 1},
-               {"step", st.global_step},
-               {"loss", window_loss / window_steps},
-               {"images_per_s", window_images / std::max(1e-9, elapsed_s(t_window))}});
-          window_loss = 0;
-          window_steps = 0;
-          window_images = 0;
-          t_window = std::chrono::steady_clock::now();
-        }
-        bar.tick(static_cast<std::uint64_t>(n), "loss " + fmt("%.4f", loss_sum / seen));
-      }
-      const double train_s = elapsed_s(t_epoch);
-      bar.finish("loss " + fmt("%.4f", seen ? loss_sum / seen : 0.0));
-      rec.train_loss = seen ? loss_sum / seen : 0.0;
-      for (double s : exit_sum) rec.train_exit_loss.push_back(seen ? s / seen : 0.0);
-      rec.images_per_s = seen / std::max(1e-9, train_s);
-
-      const auto ev = evaluate_net(*net, val_ds, job.data.preprocess, c.eval_batch_size, workers,
-                                   device, "validate", show);
-      rec.val_accuracy = ev.accuracy;
-      rec.val_exit_loss = ev.exit_loss;
-      rec.val_loss = weighted_sum(ev.exit_loss, weights);
-      ++st.epochs_done;
-      ++ran;
-      const nlohmann::json extra = {{"epoch", rec.epoch},
-                                    {"config_hash", hash},
-                                    {"val_loss", rec.val_loss},
-                                    {"val_accuracy", rec.val_accuracy}};
-      if (rec.val_loss < st.best_val_loss) {
-        st.best_val_loss = rec.val_loss;
-        st.best_epoch = rec.epoch;
-        st.bad_epochs = 0;
-        rec.best = true;
-        model::save_checkpoint(best_path, *net, job.model, extra);
-      } else {
-        ++st.bad_epochs;
-      }
-      rec.seconds = elapsed_s(t_epoch);
-      st.history.push_back(rec);
-      if (st.bad_epochs >= c.patience) st.stopped_early = true;
-      if (st.stopped_early || st.epochs_done >= c.epochs) st.completed = true;
-
-      // last.pt and the optimizer first, then the state that vouches for them (by hash).
-      model::save_checkpoint(last_path, *net, job.model, extra);
-      const auto tmp = temporary_sibling(optim_path);
-      torch::save(*opt.opt, tmp.string());
-      commit_file(tmp, optim_path);
-      st.last_sha256 = sha256_file(last_path);
-      st.optim_sha256 = sha256_file(optim_path);
-      write_text_atomic(state_path, state_to_json(st).dump(1));
-      write_metrics(metrics_path, st);
-
-      logger()->info("{}", format_epoch_line(rec, c.epochs));
-      logger()->info("per-exit validation accuracy:\n{}",
-                     format_accuracy_table(net->exit_blocks(), rec.val_accuracy, {}));
-      if (st.stopped_early) {
-        logger()->info("early stop: no better validation loss for {} epochs", c.patience);
-        break;
-      }
-    }
+    EpochContext ctx{job,
+                     paths,
+                     hash,
+                     train_ds,
+                     val_ds,
+                     make_optimizer(*net, c),
+                     resolve_exit_weights(c.exit_weights, net->num_exits()),
+                     device,
+                     static_cast<int>(c.workers),
+                     job.progress && progress_enabled()};
+    if (job.resume) torch::load(*ctx.opt.opt, paths.optim.string());
+    run_epochs(*net, ctx, st);
   }
 
+  TrainResult res;
+  res.output_dir = paths.dir;
+  res.best_checkpoint = paths.best;
+  res.last_checkpoint = paths.last;
+  res.config_hash = hash;
   res.epochs_run = st.epochs_done;
   res.best_epoch = st.best_epoch;
   res.best_val_loss = st.best_val_loss;
@@ -646,23 +752,7 @@ TrainResult train_model(const TrainJob& job) {
   for (const auto& r : st.history)
     if (r.epoch == st.best_epoch) res.val_accuracy = r.val_accuracy;
   res.seconds = elapsed_s(t_start);
-  if (!st.completed) return res;
-
-  auto ck = model::load_checkpoint(best_path, job.model);
-  res.exit_blocks = ck.net->exit_blocks();
-  if (c.evaluate_test) {
-    ck.net->to(device);
-    auto test_ds = limit(data::open_split(job.data, "test"), c.max_test_samples, 0, 3);
-    check_dataset_matches(*test_ds, job.model, "test");
-    res.test_accuracy = evaluate_net(*ck.net, test_ds, job.data.preprocess, c.eval_batch_size,
-                                     workers, device, "test", show)
-                            .accuracy;
-    logger()->info(
-        "best checkpoint (epoch {}), per-exit accuracy:\n{}", res.best_epoch,
-        format_accuracy_table(ck.net->exit_blocks(), res.val_accuracy, res.test_accuracy));
-  }
-  res.seconds = elapsed_s(t_start);
-  write_text_atomic(result_path, result_to_json(res).dump(2) + "\n");
+  if (st.completed) finish_run(job, paths, device, res, t_start);
   return res;
 }
 

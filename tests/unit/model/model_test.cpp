@@ -274,7 +274,7 @@ TEST(MultiExitNet, BatchNormFoldingIsNumericallyExact) {
     net->train();
     EXPECT_FALSE(net->folded());
     net->eval();
-    net->optimize_for_inference(/*channels_last=*/true);
+    net->optimize_for_inference(/*fast_path=*/false);  // LibTorch's own path: channels-last
     EXPECT_TRUE(net->folded() && net->channels_last());
     const auto cl = net->forward(x);
     for (std::size_t k = 0; k < ref.size(); ++k)
@@ -356,4 +356,53 @@ TEST(Profile, ExitInfosAndJson) {
   EXPECT_TRUE(net->is_training());  // mode restored
   EXPECT_FALSE(net->folded());
   EXPECT_NE(format_profile_table(net->profile()).find("stage b4"), std::string::npos);
+}
+
+TEST(Checkpoint, StoresAndValidatesPreprocessing) {
+  const auto dir = temp_dir("ckpt_pre");
+  ModelConfig c = small_cifar(8);
+  c.in_channels = 1;
+  MultiExitNet net(c);
+  net->eval();
+  data::Preprocess p;
+  p.channels = 1;
+  p.resize = 20;
+  p.crop = 16;
+  p.mean = {0.286};
+  p.std = {0.353};
+  save_checkpoint(dir / "with.ckpt", *net, c, {}, &p);
+  const auto ck = load_checkpoint(dir / "with.ckpt");
+  EXPECT_TRUE(ck.preprocess_stored);
+  EXPECT_EQ(data::to_json(ck.preprocess), data::to_json(p));
+  // Older checkpoints (no preprocessing stored) load with the documented fallback.
+  save_checkpoint(dir / "without.ckpt", *net, c);
+  const auto old = load_checkpoint(dir / "without.ckpt");
+  EXPECT_FALSE(old.preprocess_stored);
+  EXPECT_EQ(old.preprocess.channels, 1);
+  EXPECT_EQ(old.preprocess.resize, 0);
+  EXPECT_EQ(old.preprocess.crop, 0);
+  EXPECT_EQ(old.preprocess.mean, std::vector<double>{0.0});
+  EXPECT_EQ(old.preprocess.std, std::vector<double>{1.0});
+  // Stored preprocessing that cannot feed this network is a data error naming the field.
+  data::Preprocess bad = p;
+  bad.channels = 3;
+  save_checkpoint(dir / "bad_channels.ckpt", *net, c, {}, &bad);
+  try {
+    load_checkpoint(dir / "bad_channels.ckpt");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kData);
+    EXPECT_NE(std::string(e.what()).find("preprocess.channels"), std::string::npos) << e.what();
+  }
+  bad = p;
+  bad.crop = 24;
+  save_checkpoint(dir / "bad_crop.ckpt", *net, c, {}, &bad);
+  EXPECT_NE(error_of([&] { load_checkpoint(dir / "bad_crop.ckpt"); }).find("preprocess.crop"),
+            std::string::npos);
+  bad = p;
+  bad.std = {0.0};
+  save_checkpoint(dir / "bad_std.ckpt", *net, c, {}, &bad);
+  EXPECT_NE(error_of([&] { load_checkpoint(dir / "bad_std.ckpt"); }).find("std"),
+            std::string::npos);
+  fs::remove_all(dir);
 }

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <numeric>
 
 #include <torch/torch.h>
 
@@ -8,7 +9,11 @@
 #include "isplitee/common/error.hpp"
 #include "isplitee/common/sha256.hpp"
 #include "isplitee/cost/exit_rule.hpp"
+#include "isplitee/data/config.hpp"
+#include "isplitee/data/loader.hpp"
+#include "isplitee/distort/distortion.hpp"
 #include "isplitee/model/checkpoint.hpp"
+#include "isplitee/model/exit_outputs.hpp"
 #include "isplitee/model/multi_exit_net.hpp"
 #include "isplitee/model/runtime.hpp"
 #include "isplitee/trace/trace.hpp"
@@ -228,4 +233,64 @@ TEST_F(TraceGenTest, RecordsCalibrationFittedOnTheValidationSplit) {
     EXPECT_GE(c.ece_before[k], 0.0);
     EXPECT_GE(c.ece_after[k], 0.0);
   }
+}
+
+// The trace pass runs the fast inference path; its columns must equal, bit for bit, what the
+// LibTorch path with folded BatchNorm computes (the generator version was kept because of this:
+// traces cached before the fast path stay valid).
+TEST_F(TraceGenTest, FastPathColumnsEqualTheLibTorchFoldedPass) {
+  auto r = request("fast");
+  distort::DistortionSpec noise;
+  noise.name = "gaussian_noise";
+  noise.severity = 3;
+  r.trace.distortions = {noise};
+  const auto a = tracegen::ensure_traces(r);
+  const auto t = trace::read_trace(a[0].directory);
+
+  auto ck = model::load_checkpoint(checkpoint_);
+  ck.net->fold_batchnorm();
+  auto ds = data::open_split(r.data, "test");
+  const cv::Mat first = ds->image(0);
+  const auto dist = distort::make_distortion(noise, std::min(first.rows, first.cols));
+  std::vector<std::size_t> order(ds->size());
+  std::iota(order.begin(), order.end(), 0);
+  const std::uint64_t seed = r.seed;
+  data::BatchLoader loader(
+      ds, order, static_cast<std::size_t>(r.trace.batch_size), r.data.preprocess,
+      [&](const cv::Mat& img, std::size_t i) {
+        return distort::apply_seeded(*dist, img, seed, ds->sample_id(i));
+      },
+      1);
+  torch::InferenceMode guard;
+  data::Batch b;
+  std::size_t row = 0;
+  const std::size_t K = t.num_exits;
+  while (loader.next(b)) {
+    ASSERT_GT(b.images.size(0), 1) << "a batch of one takes LibTorch's non-oneDNN kernels";
+    const auto outs = ck.net->forward(b.images);
+    for (std::size_t k = 0; k < K; ++k) {
+      const auto s = model::exit_statistics(outs[k]);
+      for (std::int64_t i = 0; i < b.images.size(0); ++i) {
+        const std::size_t at = (row + static_cast<std::size_t>(i)) * K + k;
+        EXPECT_EQ(t.conf[at], s.conf[i].item<float>()) << "row " << row + i << " exit " << k + 1;
+        EXPECT_EQ(t.entropy[at], s.entropy[i].item<float>());
+        EXPECT_EQ(t.margin[at], s.margin[i].item<float>());
+        EXPECT_EQ(t.pred[at], s.pred[i].item<std::int32_t>());
+      }
+      // The calibrated columns: the same logits divided by T_k in float64 (the calibration hook).
+      if (t.conf_cal.empty()) continue;
+      const auto sc = model::exit_statistics(outs[k].to(torch::kFloat64) /
+                                             t.manifest.calibration.temperature[k]);
+      for (std::int64_t i = 0; i < b.images.size(0); ++i) {
+        const std::size_t at = (row + static_cast<std::size_t>(i)) * K + k;
+        EXPECT_EQ(t.conf_cal[at], sc.conf[i].item<float>())
+            << "row " << row + i << " exit " << k + 1;
+        EXPECT_EQ(t.entropy_cal[at], sc.entropy[i].item<float>());
+        EXPECT_EQ(t.margin_cal[at], sc.margin[i].item<float>());
+      }
+    }
+    row += static_cast<std::size_t>(b.images.size(0));
+  }
+  EXPECT_EQ(row, t.num_samples);
+  EXPECT_FALSE(t.conf_cal.empty()) << "the test data has a validation split: calibrated columns";
 }

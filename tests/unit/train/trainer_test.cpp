@@ -107,6 +107,9 @@ TEST_F(TrainerTest, BestCheckpointReloadsToTheSameOutputs) {
     EXPECT_NEAR(ev.exit_loss[k], rec.val_exit_loss[k], 1e-9);
   // save -> load -> identical outputs.
   auto a = model::load_checkpoint(r.best_checkpoint);
+  // The trainer stores the preprocessing the network learned with.
+  EXPECT_TRUE(a.preprocess_stored);
+  EXPECT_EQ(data::to_json(a.preprocess), data::to_json(j.data.preprocess));
   model::save_checkpoint(root_ / "copy.pt", *a.net, a.config);
   auto b = model::load_checkpoint(root_ / "copy.pt");
   const auto x = torch::randn({5, 1, 16, 16});
