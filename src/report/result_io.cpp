@@ -50,6 +50,7 @@ nlohmann::json to_json(const sim::ExperimentResult& r) {
            {"high", c.regret_high}}},
          {"arm_over_time", {{"bin_edges", c.bin_edges}, {"fractions", c.arm_over_time}}},
          {"segments", {{"starts", c.segment_starts}, {"traces", c.segment_traces}}}});
+    if (!c.latency_cdf_ms.empty()) cells.back()["latency_cdf_ms"] = c.latency_cdf_ms;  // live
   }
   return {{"cost", cost::to_json(r.cost)},
           {"mode", r.mode},
@@ -112,6 +113,8 @@ sim::ExperimentResult experiment_result_from_json(const nlohmann::json& j,
           cj.at("arm_over_time").at("fractions").get<std::vector<std::vector<double>>>();
       c.segment_starts = cj.at("segments").at("starts").get<std::vector<std::size_t>>();
       c.segment_traces = cj.at("segments").at("traces").get<std::vector<std::string>>();
+      if (cj.contains("latency_cdf_ms"))
+        c.latency_cdf_ms = cj.at("latency_cdf_ms").get<std::vector<double>>();
       r.cells.push_back(std::move(c));
     }
   } catch (const nlohmann::json::exception& e) {

@@ -46,7 +46,8 @@ struct CellResult {
   std::size_t steps = 0;
   /// Named metrics in a fixed order: accuracy, cost_per_sample, cost_total, cost_reduction,
   /// accuracy_drop, offload_fraction, mean_reward, regret, dynamic_regret, best_fixed_arm,
-  /// [bytes_per_sample].
+  /// [bytes_per_sample], and in live runs edge_ms_per_sample, bytes_sent_per_sample,
+  /// latency_p50_ms, latency_p95_ms, latency_p99_ms, throughput_per_s, fallback_fraction.
   std::vector<std::pair<std::string, Stat>> metrics;
   std::vector<double> arm_histogram;   ///< mean over repeats, K+1 (last: cloud-only)
   std::vector<double> exit_histogram;  ///< mean over repeats, K
@@ -58,6 +59,8 @@ struct CellResult {
   std::vector<std::size_t> segment_starts;
   std::vector<std::string> segment_traces;
   std::vector<std::vector<StepRecord>> steps_per_repeat;  ///< only with record_steps (not in JSON)
+  /// Live runs: percentiles 0, 1, …, 100 of the end-to-end latency (ms) over all repeats.
+  std::vector<double> latency_cdf_ms;
 
   /// The metric `name`; throws Error(kUsage) when absent.
   const Stat& metric(const std::string& name) const;
