@@ -3,7 +3,9 @@
 
 #include "isplitee/live/live.hpp"
 
+#include <time.h>
 #include <algorithm>
+
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -27,6 +29,15 @@ using sim::Outcome;
 
 double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+/// CPU time of this thread in ms: edge compute is measured with it, so that a loaded machine's
+/// preemptions do not count as compute (LibTorch runs the edge on this thread with --threads 1;
+/// with more intra-op threads their work is not included). Latency stays wall-clock.
+double cpu_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return 1e3 * static_cast<double>(ts.tv_sec) + 1e-6 * static_cast<double>(ts.tv_nsec);
 }
 
 /// One exit's statistics for the rows of a batch, as a trace records them.
@@ -129,11 +140,11 @@ class LiveEnvironment final : public sim::Environment {
   bool exit_context(std::size_t sample, policy::ExitContext* out) override {
     torch::InferenceMode guard;
     const auto x = s_->input(samples_[sample]).unsqueeze(0);
-    const auto t0 = Clock::now();
+    const double c0 = cpu_ms();
     ctx_h_ = s_->edge->stages(x, 0, 1);
     ++s_->stage_rows[0];
     ctx_rows_ = score_exit(s_->edge->head(1, ctx_h_), 0, rule_, s_->setup.calibration, classes_);
-    ctx_ms_ = ms_since(t0);
+    ctx_ms_ = cpu_ms() - c0;
     ctx_sample_ = sample;
     out->score = ctx_rows_.score[0];
     out->entropy_norm = ctx_rows_.entropy_norm[0];
@@ -157,6 +168,7 @@ class LiveEnvironment final : public sim::Environment {
   std::size_t k_ = 0, classes_ = 0;
   std::vector<float> scores_;        ///< n × K of the current batch (Outcome::scores points here)
   std::vector<std::int32_t> preds_;  ///< n × K
+  std::vector<double> edge_at_;      ///< n × K cumulative edge ms (Outcome::edge_ms_at)
   // Exit 1 computed by exit_context() for one sample, reused by the act that follows.
   std::size_t ctx_sample_ = static_cast<std::size_t>(-1);
   torch::Tensor ctx_h_;
@@ -172,6 +184,7 @@ void LiveEnvironment::act_batch(const std::size_t* samples, const Action* action
   const std::size_t k = k_, last = k - 1;
   scores_.assign(n * k, 0.0f);
   preds_.assign(n * k, 0);
+  edge_at_.assign(n * k, 0.0);
   // A sample whose exit 1 ran for its context starts at stage 2 (batch 1 only).
   const bool reuse =
       n == 1 && ctx_sample_ == samples[0] && actions[0].kind() != Action::Kind::kCloud;
@@ -186,6 +199,7 @@ void LiveEnvironment::act_batch(const std::size_t* samples, const Action* action
     out[i] = Outcome{};
     out[i].action = actions[i];
     out[i].scores = &scores_[i * k];
+    out[i].edge_ms_at = &edge_at_[i * k];
     (actions[i].kind() == Action::Kind::kCloud ? cloud : active).push_back(i);
   }
   if (!cloud.empty()) {
@@ -196,7 +210,7 @@ void LiveEnvironment::act_batch(const std::size_t* samples, const Action* action
   if (!reuse && !active.empty())
     h = rows_of(x, std::vector<std::int64_t>(active.begin(), active.end()));
   for (std::size_t e = 0; e < k && !active.empty(); ++e) {
-    const auto ts = Clock::now();
+    const double cs = cpu_ms();
     ExitRows rows;
     if (reuse && e == 0) {
       h = ctx_h_;
@@ -208,13 +222,14 @@ void LiveEnvironment::act_batch(const std::size_t* samples, const Action* action
                         s_->setup.calibration, classes_);
     }
     const double share =
-        (reuse && e == 0 ? ctx_ms_ : ms_since(ts)) / static_cast<double>(active.size());
+        (reuse && e == 0 ? ctx_ms_ : cpu_ms() - cs) / static_cast<double>(active.size());
     std::vector<std::size_t> keep, off;
     std::vector<std::int64_t> keep_rows, off_rows;
     for (std::size_t j = 0; j < active.size(); ++j) {
       const std::size_t i = active[j];
       Outcome& o = out[i];
       o.edge_ms += share;
+      edge_at_[i * k + e] = o.edge_ms;
       scores_[i * k + e] = rows.score[j];
       preds_[i * k + e] = rows.pred[j];
       o.num_seen = e + 1;
@@ -248,14 +263,14 @@ void LiveEnvironment::act_batch(const std::size_t* samples, const Action* action
 void LiveEnvironment::offload(std::uint32_t split, const torch::Tensor& h,
                               const std::vector<std::size_t>& rows, Outcome* out,
                               Clock::time_point t0) {
-  const auto te = Clock::now();
+  const double ce = cpu_ms();
   const auto c = h.to(torch::kFloat32).contiguous();
   transport::InferRequest req;
   req.request_id = ++s_->next_request;
   req.split = split;
   req.model_sha256 = s_->edge->sha256;
   req.activation = transport::encode(c.data_ptr<float>(), c.sizes().vec(), s_->setup.live.codec);
-  const double encode_share = ms_since(te) / static_cast<double>(rows.size());
+  const double encode_share = (cpu_ms() - ce) / static_cast<double>(rows.size());
   const std::size_t bytes = req.activation.bytes.size() / rows.size();
   const auto deadline = std::chrono::milliseconds(s_->setup.live.deadline_ms);
   const auto tc = Clock::now();
@@ -297,15 +312,16 @@ void LiveEnvironment::fallback(std::uint32_t split, const torch::Tensor& h,
     logger()->warn("live: cloud call failed ({}: {}); the edge answers from its deepest exit",
                    transport::to_string(r.status), r.message);
   if (split == 0) {  // cloud-only: nothing ran on the edge yet, so exit 1 answers
-    const auto t = Clock::now();
+    const double c0 = cpu_ms();
     const auto e1 = score_exit(s_->edge->head(1, s_->edge->stages(h, 0, 1)), 0, rule_,
                                s_->setup.calibration, classes_);
     s_->stage_rows[0] += rows.size();
-    const double share = ms_since(t) / static_cast<double>(rows.size());
+    const double share = (cpu_ms() - c0) / static_cast<double>(rows.size());
     for (std::size_t j = 0; j < rows.size(); ++j) {
       scores_[rows[j] * k_] = e1.score[j];
       preds_[rows[j] * k_] = e1.pred[j];
       out[rows[j]].edge_ms += share;
+      edge_at_[rows[j] * k_] = out[rows[j]].edge_ms;
       out[rows[j]].num_seen = 1;
     }
   }
@@ -374,12 +390,12 @@ LiveProvider::LiveProvider(LiveSetup setup, std::shared_ptr<transport::CloudClie
   const std::size_t runs = std::min<std::size_t>(12, ds->size());
   for (std::size_t i = 0; i < runs; ++i) {
     auto h = s.input(i).unsqueeze(0);
-    const auto t0 = Clock::now();
+    const double c0 = cpu_ms();
     for (std::int64_t e = 1; e <= s.edge->k; ++e) {
       h = s.edge->stages(h, e - 1, e);
       (void)s.edge->head(e, h);
     }
-    if (i > 0) ms.push_back(ms_since(t0));  // the first run warms up
+    if (i > 0) ms.push_back(cpu_ms() - c0);  // the first run warms up
   }
   if (!ms.empty()) {
     std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
@@ -434,6 +450,11 @@ std::unique_ptr<sim::Environment> LiveProvider::open(const std::vector<std::uint
   const std::size_t total = sizes_.size() * state_->ds->size();
   for (auto g : samples) ISPLITEE_ASSERT(g < total, "live: sample ", g, " out of range");
   return std::make_unique<LiveEnvironment>(state_, samples, rule);
+}
+
+cost::MeasuredUnits LiveProvider::measured_units() const {
+  const auto& in = state_->edge->split_shape.front();
+  return {full_ms_, static_cast<double>(in[0] * in[1] * in[2]), activation_bytes()};
 }
 
 std::string LiveProvider::cloud_description() const { return state_->client->describe(); }

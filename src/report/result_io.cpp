@@ -52,7 +52,7 @@ nlohmann::json to_json(const sim::ExperimentResult& r) {
          {"segments", {{"starts", c.segment_starts}, {"traces", c.segment_traces}}}});
     if (!c.latency_cdf_ms.empty()) cells.back()["latency_cdf_ms"] = c.latency_cdf_ms;  // live
   }
-  return {{"cost", cost::to_json(r.cost)},
+  nlohmann::json out = {{"cost", cost::to_json(r.cost)},
           {"mode", r.mode},
           {"depths", r.depths},
           {"num_arms", r.num_arms},
@@ -65,6 +65,11 @@ nlohmann::json to_json(const sim::ExperimentResult& r) {
           {"policies", r.policies},
           {"wall_seconds", r.wall_seconds},
           {"cells", cells}};
+  if (r.units.full_ms > 0)  // live runs: the units of edge time and bytes
+    out["live_units"] = {{"full_network_ms", r.units.full_ms},
+                         {"input_bytes", r.units.input_bytes},
+                         {"split_bytes", r.units.split_bytes}};
+  return out;
 }
 
 sim::ExperimentResult experiment_result_from_json(const nlohmann::json& j,

@@ -284,7 +284,8 @@ ExperimentResult run_experiment(const ExperimentSpec& spec, const ProgressCallba
   const auto start = std::chrono::steady_clock::now();
   const cost::ExitRule rule = cost::exit_rule_of(spec.cost);
   const Plan plan = make_plan(spec, rule);
-  const cost::CostModel cm(spec.cost, plan.depths);
+  cost::CostModel cm(spec.cost, plan.depths);
+  if (cm.measured()) cm.set_measured_units(plan.env->measured_units());
   const std::size_t ns = plan.defs.size(), np = spec.policies.size(), nr = spec.repeats;
   std::vector<StreamRepeat> streams(ns * nr);
   // Runs are stored stream-major, then policy, then repeat: runs[(s * np + p) * nr + r].
@@ -303,6 +304,7 @@ ExperimentResult run_experiment(const ExperimentSpec& spec, const ProgressCallba
   ExperimentResult res;
   res.cost = spec.cost;
   res.mode = plan.env->mode();
+  res.units = plan.env->measured_units();
   res.depths = plan.depths;
   res.num_arms = plan.k;
   res.repeats = nr;

@@ -88,11 +88,12 @@ class LiveProvider final : public sim::EnvironmentProvider {
   std::vector<double> activation_bytes() const override;
   std::vector<std::vector<double>> exit_accuracy() const override;
   std::size_t max_parallel() const override { return 1; }
+  cost::MeasuredUnits measured_units() const override;
   std::unique_ptr<sim::Environment> open(const std::vector<std::uint32_t>& samples,
                                          const cost::ExitRule& rule) const override;
   /// The cloud client's description ("in-process", …) for reports.
   std::string cloud_description() const;
-  /// Median edge time (ms) of the whole network at batch 1, measured at construction on the first
+  /// Median edge CPU time (ms) of the whole network at batch 1, measured at construction on the first
   /// samples: the unit of measured edge cost.
   double full_network_ms() const noexcept { return full_ms_; }
   /// Samples each edge stage has processed so far (K counters, summed over environments): with

@@ -38,6 +38,7 @@ struct Outcome {
   double edge_ms = 0;          ///< edge compute spent on this sample (its share of a batch)
   double latency_ms = 0;       ///< from the sample's input tensor to its answer
   std::size_t bytes_sent = 0;  ///< bytes of the encoded tensor sent for this sample
+  const double* edge_ms_at = nullptr;  ///< cumulative edge ms through exit j, j < num_seen
 };
 
 /// A source of outcomes. Implementations: TraceEnvironment (replay) and, in isplitee::vision, the
@@ -137,6 +138,8 @@ class EnvironmentProvider {
   virtual std::vector<std::vector<double>> exit_accuracy() const = 0;
   /// How many environments may act at once (1 for a live network).
   virtual std::size_t max_parallel() const { return 0; }  // 0 = no limit
+  /// The units of measured cost (cost.mode = measured); empty when nothing is measured.
+  virtual cost::MeasuredUnits measured_units() const { return {}; }
   /// The environment of one stream: sample t of the result is global sample `samples[t]`.
   virtual std::unique_ptr<Environment> open(const std::vector<std::uint32_t>& samples,
                                             const cost::ExitRule& rule) const = 0;

@@ -72,6 +72,7 @@ struct CellResult {
 struct ExperimentResult {
   cost::CostConfig cost;
   std::string mode = "replay";  ///< the environment provider's mode
+  cost::MeasuredUnits units;    ///< live runs: edge time of the whole network, input and split bytes
   std::vector<double> depths;
   std::size_t num_arms = 0, repeats = 0, threads = 0;
   std::uint64_t seed = 0;

@@ -139,7 +139,7 @@ std::vector<std::shared_ptr<const trace::Trace>> LiveTest::traces_;
 std::vector<std::string> LiveTest::names_;
 
 TEST_F(LiveTest, EveryActionEqualsTheTraceReplay) {
-  const cost::ExitRule rule(0.7);
+  const cost::ExitRule rule(0.45);  // 3 classes: some samples exit, some are sent
   const live::LiveProvider live(setup());
   const sim::TraceProvider replay(traces_, names_, rule);
   ASSERT_EQ(live.sizes(), replay.sizes());
@@ -194,7 +194,7 @@ TEST_F(LiveTest, CloudFailuresFallBackToTheDeepestComputedExit) {
                                {Status::kOk, 30} /* answers after the deadline */,
                                {Status::kInternal, 0}}) {
     auto s = setup();
-    s.live.deadline_ms = 10;
+    s.live.deadline_ms = delay > 0 ? 10 : 600000;  // only the slow cloud misses it, even under load
     const bool answers = status == Status::kOk || status == Status::kInternal;
     auto client = std::make_shared<ScriptedClient>(status, answers ? cloud : nullptr,
                                                    std::chrono::milliseconds(delay));
