@@ -1,5 +1,6 @@
 #include "isplitee/cost/cost_model.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "isplitee/common/error.hpp"
@@ -19,6 +20,12 @@ CostConfig parse_cost_config(const config::Node& node) {
                 : side == "proxy" ? SideInfo::kProxy
                                   : SideInfo::kOracle;
   c.exit_rule = parse_exit_rule_config(node.object("exit_rule"));
+  c.mode = node.choice("mode", "paper", {"paper", "measured"}) == "measured" ? CostMode::kMeasured
+                                                                            : CostMode::kPaper;
+  c.lambda_time = node.number("lambda_time", c.lambda_time, 0.0, 1e6);
+  c.lambda_bytes = node.number("lambda_bytes", c.lambda_bytes, 0.0, 1e6);
+  c.lambda_latency = node.number("lambda_latency", c.lambda_latency, 0.0, 1e6);
+  c.slo_ms = node.number("slo_ms", c.slo_ms, 1e-3, 1e7);
   node.finish();
   return c;
 }
@@ -30,8 +37,15 @@ nlohmann::json to_json(const CostConfig& c) {
           {"offload", c.offload},
           {"depth_units", to_string(c.depth_units)},
           {"side_info", to_string(c.side_info)},
-          {"exit_rule", to_json(c.exit_rule)}};
+          {"exit_rule", to_json(c.exit_rule)},
+          {"mode", to_string(c.mode)},
+          {"lambda_time", c.lambda_time},
+          {"lambda_bytes", c.lambda_bytes},
+          {"lambda_latency", c.lambda_latency},
+          {"slo_ms", c.slo_ms}};
 }
+
+std::string to_string(CostMode m) { return m == CostMode::kMeasured ? "measured" : "paper"; }
 
 std::string to_string(DepthUnits u) { return u == DepthUnits::kMacs ? "macs" : "blocks"; }
 
@@ -75,6 +89,32 @@ CostModel::CostModel(const CostConfig& config, std::vector<double> depths)
   ISPLITEE_CHECK(!depths_.empty(), "cost model: at least one exit is needed");
   gamma_.reserve(depths_.size());
   for (double l : depths_) gamma_.push_back(config_.lambda * l);
+}
+
+void CostModel::set_measured_units(MeasuredUnits u) {
+  ISPLITEE_CHECK_CODE(u.full_ms > 0 && u.input_bytes > 0 && u.split_bytes.size() == gamma_.size(),
+                      ErrorCode::kData, "measured cost: the edge time of the whole network (",
+                      u.full_ms, " ms), the input bytes (", u.input_bytes,
+                      ") and one activation size per exit (", u.split_bytes.size(), " of ",
+                      gamma_.size(), ") must be known and positive");
+  units_ = std::move(u);
+}
+
+double CostModel::measured_cost(std::size_t arm, bool offloaded, const Measurement& m,
+                                bool played) const noexcept {
+  const auto& c = config_;
+  double cost = c.lambda_time * m.edge_ms_at[arm] / units_.full_ms;
+  if (!offloaded) return cost;
+  const double bytes = played ? m.bytes_sent : units_.split_bytes[arm];
+  cost += c.lambda_bytes * bytes / units_.input_bytes;
+  if (played) cost += c.lambda_latency * std::max(0.0, m.latency_ms - c.slo_ms) / c.slo_ms;
+  return cost;
+}
+
+double CostModel::measured_cloud_cost(const Measurement& m) const noexcept {
+  const auto& c = config_;
+  return c.lambda_bytes * m.bytes_sent / units_.input_bytes +
+         c.lambda_latency * std::max(0.0, m.latency_ms - c.slo_ms) / c.slo_ms;
 }
 
 void CostModel::oracle_rewards(const float* scores, const ExitRule& rule,

@@ -31,6 +31,31 @@ nlohmann::json to_json(const ExperimentSection& s) {
   return j;
 }
 
+/// A live run has no stored trace: no oracle side information, no oracle policies (their
+/// hindsight needs every exit's score of every sample).
+void check_live(const config::Node& root, ExperimentConfig& c) {
+  if (c.cost.side_info == cost::SideInfo::kOracle)
+    root.object("cost").fail(
+        "side_info",
+        "\"oracle\" needs the stored final score of every sample, which a live "
+        "run does not have (experiment.mode is \"live\"); use \"strict\" or "
+        "\"proxy\"");
+  if (!root.has("policies")) {  // the default list without the oracles
+    std::vector<policy::PolicySpec> kept;
+    for (auto& p : c.policies)
+      if (policy::builtin_policies().at(p.name).role != policy::Role::kOracle)
+        kept.push_back(std::move(p));
+    c.policies = std::move(kept);
+    return;
+  }
+  for (const auto& p : c.policies)
+    if (policy::builtin_policies().at(p.name).role == policy::Role::kOracle)
+      root.fail("policies",
+                "policy '" + p.label +
+                    "' is an oracle (it needs hindsight from a stored trace) and cannot "
+                    "run live (experiment.mode is \"live\"); remove it or use replay");
+}
+
 }  // namespace
 
 std::uint64_t train_seed(const ExperimentConfig& c) { return c.train.seed.value_or(c.seed); }
@@ -40,7 +65,7 @@ std::uint64_t experiment_seed(const ExperimentConfig& c) {
 }
 
 const std::vector<std::string>& environment_mode_names() {
-  static const std::vector<std::string> kModes = {"replay"};
+  static const std::vector<std::string> kModes = {"replay", "live"};
   return kModes;
 }
 
@@ -80,6 +105,11 @@ ExperimentConfig parse_experiment(const config::Document& doc) {
   // One top-level seed keeps older configs' numbers; the two sections can be reseeded apart.
   if (!c.train.seed) c.train.seed = c.seed;
   if (!c.experiment.seed) c.experiment.seed = c.seed;
+  c.live = live::parse_live_config(root.object("live"));
+  if (c.experiment.mode == "live") check_live(root, c);
+  if (c.cost.mode == cost::CostMode::kMeasured && c.experiment.mode != "live")
+    root.object("cost").fail("mode", "\"measured\" charges what a live run measures: set "
+                                     "experiment.mode to \"live\" or use \"paper\"");
   root.string("isplitee_version", "");  // written into config.resolved.json; informative only
   root.string("git_hash", "");
   root.finish();
@@ -113,6 +143,7 @@ nlohmann::json resolved_json(const ExperimentConfig& c) {
           {"policies", policies},
           {"streams", stream::to_json(c.streams)},
           {"experiment", to_json(c.experiment)},
+          {"live", live::to_json(c.live)},
           {"isplitee_version", kVersion},
           {"git_hash", kGitHash}};
 }

@@ -53,6 +53,7 @@ sim::ExperimentSpec make_spec(const ExperimentConfig& c, const TraceSet& traces)
   spec.threads = c.experiment.threads;
   spec.record_steps = c.experiment.record_steps;
   spec.curve_points = c.experiment.curve_points;
+  if (c.experiment.mode == "live") spec.decision_batch = c.live.batch;  // the edge's batch
   return spec;
 }
 

@@ -409,6 +409,36 @@ PolicyStyle policy_style(const std::string& label, const std::string& name) {
   return st;
 }
 
+namespace {
+
+/// Live runs: the CDF of end-to-end latency, one curve per policy on the first stream.
+void plot_latency_cdf(const RunReport& r, const fs::path& plots_dir,
+                      std::vector<std::string>& files) {
+  const auto& res = r.result;
+  if (res.mode != "live" || res.cells.empty()) return;
+  std::ostringstream data, body;
+  std::vector<std::string> titles;
+  for (std::size_t p = 0; p < res.policies.size(); ++p) {
+    const auto& c = res.cells[p];  // the first stream
+    if (c.latency_cdf_ms.size() != 101) continue;
+    data << "# " << c.policy << "\n";
+    for (std::size_t q = 0; q <= 100; ++q) data << c.latency_cdf_ms[q] << ' ' << q << '\n';
+    data << "\n\n";
+    titles.push_back(c.policy);
+  }
+  if (titles.empty()) return;
+  write_text_atomic(plots_dir / "data" / "latency_cdf.dat", data.str());
+  body << kStyle << "set title " << q("End-to-end latency, stream " + res.streams.front())
+       << "\nset xlabel 'latency (ms)'\nset ylabel 'samples (%)'\nset logscale x\nplot ";
+  for (std::size_t i = 0; i < titles.size(); ++i)
+    body << (i ? ", " : "") << "'latency_cdf.dat' index " << i
+         << " using 1:2 with steps lw 2 title " << q(titles[i]);
+  body << '\n';
+  render(plots_dir, {"latency_cdf", body.str()}, files);
+}
+
+}  // namespace
+
 std::vector<std::string> render_plots(const fs::path& dir, const RunReport& r) {
   if (!gnuplot_available()) {
     logger()->warn("gnuplot not found: no plots rendered (install gnuplot-nox)");
@@ -423,6 +453,7 @@ std::vector<std::string> render_plots(const fs::path& dir, const RunReport& r) {
   plot_offload(r, plots_dir, files);
   plot_sweep(r, plots_dir, files);
   plot_dynamic_regret(r, plots_dir, files);
+  plot_latency_cdf(r, plots_dir, files);
   return files;
 }
 

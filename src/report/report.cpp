@@ -602,6 +602,36 @@ void md_plots(std::ostringstream& os, const std::vector<std::string>& plot_files
 
 }  // namespace
 
+namespace {
+
+/// Live runs: what the edge and the network measured, per stream and policy.
+void md_live(std::ostringstream& os, const RunReport& r) {
+  const auto& res = r.result;
+  if (res.mode != "live") return;
+  const auto live = r.config.value("live", nlohmann::json::object());
+  os << "## Live edge and cloud\n\nCloud `" << live.value("cloud", "?") << "`, codec `"
+     << live.value("codec", "?") << "`, batch " << live.value("batch", 1) << ", deadline "
+     << live.value("deadline_ms", 0) << " ms. Edge time is the edge's compute per sample (its "
+     << "share of a batch); bytes are the encoded activations sent per sample (all samples); "
+     << "latency runs from a sample's input tensor to its answer; a fallback is a sample whose "
+     << "cloud failed or missed the deadline (answered by the deepest exit computed).\n\n"
+     << "| stream | policy | edge ms/sample | bytes/sample | latency p50 ms | latency p95 ms "
+     << "| latency p99 ms | samples/s | fallbacks % "
+        "|\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n";
+  for (const auto& c : res.cells) {
+    if (!c.has_metric("edge_ms_per_sample")) continue;
+    auto m = [&](const char* n, int digits) { return fmt(c.metric(n).mean, digits); };
+    os << "| " << c.stream << " | " << c.policy << " | " << m("edge_ms_per_sample", 3) << " | "
+       << m("bytes_sent_per_sample", 0) << " | " << m("latency_p50_ms", 3) << " | "
+       << m("latency_p95_ms", 3) << " | " << m("latency_p99_ms", 3) << " | "
+       << m("throughput_per_s", 0) << " | " << fmt(100 * c.metric("fallback_fraction").mean, 2)
+       << " |\n";
+  }
+  os << '\n';
+}
+
+}  // namespace
+
 std::string render_markdown(const RunReport& r, const std::vector<std::string>& plot_files,
                             bool earlier_plots) {
   std::ostringstream os;
@@ -614,6 +644,7 @@ std::string render_markdown(const RunReport& r, const std::vector<std::string>& 
   md_change_detection(os, r);
   md_budget(os, r);
   md_arms(os, r);
+  md_live(os, r);
   md_sweep(os, r);
   md_plots(os, plot_files, earlier_plots);
   return os.str();

@@ -119,8 +119,9 @@ nlohmann::json to_json(const sim::ExperimentResult& r) {
          {"arm_over_time", {{"bin_edges", c.bin_edges}, {"fractions", c.arm_over_time}}},
          {"segments", {{"starts", c.segment_starts}, {"traces", c.segment_traces}}}});
     if (!c.changes.empty()) cells.back()["changes"] = changes_json(c);
+    if (!c.latency_cdf_ms.empty()) cells.back()["latency_cdf_ms"] = c.latency_cdf_ms;  // live
   }
-  return {{"cost", cost::to_json(r.cost)},
+  nlohmann::json out = {{"cost", cost::to_json(r.cost)},
           {"mode", r.mode},
           {"depths", r.depths},
           {"num_arms", r.num_arms},
@@ -133,6 +134,11 @@ nlohmann::json to_json(const sim::ExperimentResult& r) {
           {"policies", r.policies},
           {"wall_seconds", r.wall_seconds},
           {"cells", cells}};
+  if (r.units.full_ms > 0)  // live runs: the units of edge time and bytes
+    out["live_units"] = {{"full_network_ms", r.units.full_ms},
+                         {"input_bytes", r.units.input_bytes},
+                         {"split_bytes", r.units.split_bytes}};
+  return out;
 }
 
 sim::ExperimentResult experiment_result_from_json(const nlohmann::json& j,
@@ -183,6 +189,8 @@ sim::ExperimentResult experiment_result_from_json(const nlohmann::json& j,
       c.segment_starts = cj.at("segments").at("starts").get<std::vector<std::size_t>>();
       c.segment_traces = cj.at("segments").at("traces").get<std::vector<std::string>>();
       c.changes = changes_from_json(cj);
+      if (cj.contains("latency_cdf_ms"))
+        c.latency_cdf_ms = cj.at("latency_cdf_ms").get<std::vector<double>>();
       r.cells.push_back(std::move(c));
     }
   } catch (const nlohmann::json::exception& e) {

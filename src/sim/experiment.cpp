@@ -290,6 +290,31 @@ void add_budget_reference(CellResult& c, const RunMetrics* rm, const StreamRepea
   c.metrics.emplace_back("budget_ref_cost_per_sample", summarize(cost));
 }
 
+/// A live run's measurements (edge time, bytes, latency percentiles, throughput, fallbacks) and
+/// the percentiles 0..100 of the latencies pooled over repeats (the CDF).
+template <typename Collect>
+void add_live_metrics(CellResult& c, const RunMetrics* rm, std::size_t nr, Collect collect) {
+  using M = const RunMetrics&;
+  using S = const StreamRepeat&;
+  c.metrics.emplace_back("edge_ms_per_sample",
+                         collect([](M m, S) { return m.edge_ms_per_sample; }));
+  c.metrics.emplace_back("bytes_sent_per_sample",
+                         collect([](M m, S) { return m.bytes_sent_per_sample; }));
+  c.metrics.emplace_back("latency_p50_ms", collect([](M m, S) { return m.latency_p50_ms; }));
+  c.metrics.emplace_back("latency_p95_ms", collect([](M m, S) { return m.latency_p95_ms; }));
+  c.metrics.emplace_back("latency_p99_ms", collect([](M m, S) { return m.latency_p99_ms; }));
+  c.metrics.emplace_back("throughput_per_s", collect([](M m, S) { return m.throughput_per_s; }));
+  c.metrics.emplace_back("fallback_fraction", collect([](M m, S) { return m.fallback_fraction; }));
+  std::vector<float> all;
+  for (std::size_t r = 0; r < nr; ++r)
+    all.insert(all.end(), rm[r].latency_samples.begin(), rm[r].latency_samples.end());
+  std::sort(all.begin(), all.end());
+  if (all.empty()) return;
+  for (std::size_t q = 0; q <= 100; ++q)  // nearest-rank percentiles 0..100
+    c.latency_cdf_ms.push_back(static_cast<double>(
+        all[std::min(all.size() - 1, (q * all.size() + 99) / 100 - (q > 0 ? 1 : 0))]));
+}
+
 /// Summarises the repeats of one (stream, policy).
 CellResult make_cell(const ExperimentSpec& spec, const Plan& plan, std::size_t s, std::size_t p,
                      const std::vector<RunMetrics>& runs, const std::vector<StreamRepeat>& streams,
@@ -314,6 +339,7 @@ CellResult make_cell(const ExperimentSpec& spec, const Plan& plan, std::size_t s
     c.metrics.emplace_back(
         "bytes_per_sample",
         collect([](const RunMetrics& m, const StreamRepeat&) { return m.bytes_per_sample; }));
+  if (rm[0].measured) add_live_metrics(c, rm, nr, collect);
   c.arm_histogram.assign(k + 1, 0.0);
   c.exit_histogram.assign(k, 0.0);
   c.curve_t = rm[0].curve_t;
@@ -363,7 +389,8 @@ ExperimentResult run_experiment(const ExperimentSpec& spec, const ProgressCallba
   const auto start = std::chrono::steady_clock::now();
   const cost::ExitRule rule = cost::exit_rule_of(spec.cost);
   const Plan plan = make_plan(spec, rule);
-  const cost::CostModel cm(spec.cost, plan.depths);
+  cost::CostModel cm(spec.cost, plan.depths);
+  if (cm.measured()) cm.set_measured_units(plan.env->measured_units());
   const std::size_t ns = plan.defs.size(), np = spec.policies.size(), nr = spec.repeats;
   std::vector<StreamRepeat> streams(ns * nr);
   // Runs are stored stream-major, then policy, then repeat: runs[(s * np + p) * nr + r].
@@ -382,6 +409,7 @@ ExperimentResult run_experiment(const ExperimentSpec& spec, const ProgressCallba
   ExperimentResult res;
   res.cost = spec.cost;
   res.mode = plan.env->mode();
+  res.units = plan.env->measured_units();
   res.depths = plan.depths;
   res.num_arms = plan.k;
   res.repeats = nr;

@@ -67,6 +67,7 @@ Action OnlineSession::decide(const policy::ExitContext* context, const OracleVie
 
 double OnlineSession::side_observations(const Outcome& o, std::size_t arm, const OracleView& oracle,
                                         double* played_cost) {
+  if (cm_.measured()) return measured_observations(o, arm, played_cost);
   const std::size_t k = cm_.num_arms(), last = k - 1;
   const auto& cfg = cm_.config();
   const bool final_known = o.final_known && !o.fallback;
@@ -116,6 +117,41 @@ double OnlineSession::side_observations(const Outcome& o, std::size_t arm, const
   return reward;
 }
 
+double OnlineSession::measured_observations(const Outcome& o, std::size_t arm,
+                                           double* played_cost) {
+  ISPLITEE_CHECK(o.edge_ms_at != nullptr,
+                 "cost.mode=measured needs the edge's measurements (a live environment)");
+  const std::size_t k = cm_.num_arms();
+  const double mu = cm_.config().mu;
+  const bool final_known = o.final_known && !o.fallback;
+  const double s_final = final_known ? o.final_score : 0.0;
+  const cost::Measurement m{o.edge_ms_at, static_cast<double>(o.bytes_sent), o.latency_ms};
+  *played_cost = cm_.measured_cost(arm, o.offloaded || o.fallback, m, true);
+  const double quality = o.exited ? o.scores[arm] : s_final;
+  const double reward = quality - mu * *played_cost;
+  fb_reward_[arm] = reward;
+  fb_valid_[arm] = o.exited || final_known;
+  fb_cost_[arm] = *played_cost;
+  fb_quality_[arm] = quality;
+  // Shallower arms: their measured prefix time and the activation bytes at their split.
+  for (std::size_t j = 0; j < arm; ++j) {
+    const double s_j = o.scores[j];
+    const bool ex_j = rule_.exits(j, k, s_j);
+    fb_cost_[j] = cm_.measured_cost(j, !ex_j, m, false);
+    fb_valid_[j] = 1;
+    double stand_in = s_final;
+    if (!ex_j && !final_known) {
+      if (cm_.config().side_info == cost::SideInfo::kProxy)
+        stand_in = o.scores[arm];
+      else
+        fb_valid_[j] = 0;  // strict (oracle is refused for measured runs)
+    }
+    fb_quality_[j] = ex_j ? s_j : stand_in;
+    fb_reward_[j] = fb_quality_[j] - mu * fb_cost_[j];
+  }
+  return reward;
+}
+
 StepResult OnlineSession::observe(const Outcome& o, const OracleView& oracle) {
   ISPLITEE_CHECK(count_ > 0, "OnlineSession::observe: no decision is pending");
   const Pending& front = ring_[head_];
@@ -144,14 +180,21 @@ StepResult OnlineSession::observe(const Outcome& o, const OracleView& oracle) {
                       policy_->needs_context() ? &ctx : nullptr};
   switch (a.kind()) {
     case Action::Kind::kCloud:
-      r.reward = cm_.cloud_reward(o.final_score);
-      r.cost = cm_.cloud_cost();
+      r.cost = cm_.measured() ? cm_.measured_cloud_cost({nullptr, double(o.bytes_sent),
+                                                          o.latency_ms})
+                              : cm_.cloud_cost();
+      r.reward = cm_.measured() ? o.final_score - cm_.config().mu * r.cost
+                                : cm_.cloud_reward(o.final_score);
       r.arm_bin = k;
       break;
     case Action::Kind::kCascade: {
       const std::size_t e = o.exit_used;
       r.reward = e + 1 < k ? cm_.exit_reward(e, o.scores[e]) : cm_.final_reward(o.final_score);
       r.cost = cm_.edge_cost(e);
+      if (cm_.measured()) {
+        r.cost = cm_.measured_cost(e, false, {o.edge_ms_at, 0, 0}, true);
+        r.reward = (e + 1 < k ? o.scores[e] : o.final_score) - cm_.config().mu * r.cost;
+      }
       r.arm_bin = e;
       break;
     }

@@ -1,12 +1,15 @@
 #include "isplitee/sim/simulator.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 #include "isplitee/common/error.hpp"
 
 namespace isplitee::sim {
 namespace {
+
+using Clock = std::chrono::steady_clock;
 
 std::size_t argmax_lowest(const double* v, std::size_t n) {
   std::size_t b = 0;
@@ -75,6 +78,16 @@ struct Scorer {
   double correct = 0, regret = 0, dyn = 0, bytes = 0;
   std::size_t next_curve = 0, bin = 0;
   bool used_cloud = false;
+  // Measurements of a live environment (none in a trace replay).
+  double edge_ms = 0, bytes_sent = 0, wall_ms = 0;
+  std::vector<float> latency_ms{};
+
+  void measure(const Outcome& o) {
+    if (o.edge_ms <= 0 && o.latency_ms <= 0 && o.bytes_sent == 0) return;
+    edge_ms += o.edge_ms;
+    bytes_sent += static_cast<double>(o.bytes_sent);
+    latency_ms.push_back(static_cast<float>(o.latency_ms));
+  }
 
   void add(std::size_t t, std::uint32_t seg, const StepResult& r, bool ok, const double* orow) {
     correct += ok;
@@ -98,8 +111,27 @@ struct Scorer {
   }
 };
 
+/// Edge time, bytes, latency percentiles and throughput of a measured (live) run.
+void finish_live_metrics(RunMetrics& m, Scorer& sc, double n) {
+  auto& lat = sc.latency_ms;
+  m.measured = !lat.empty();
+  if (!m.measured) return;
+  m.edge_ms_per_sample = sc.edge_ms / n;
+  m.bytes_sent_per_sample = sc.bytes_sent / n;
+  std::sort(lat.begin(), lat.end());
+  auto pct = [&](double q) {  // nearest rank
+    const auto r = static_cast<std::size_t>(std::ceil(q * static_cast<double>(lat.size())));
+    return static_cast<double>(lat[std::min(lat.size(), std::max<std::size_t>(r, 1)) - 1]);
+  };
+  m.latency_p50_ms = pct(0.50);
+  m.latency_p95_ms = pct(0.95);
+  m.latency_p99_ms = pct(0.99);
+  m.throughput_per_s = sc.wall_ms > 0 ? 1000.0 * n / sc.wall_ms : 0.0;
+  m.latency_samples = std::move(lat);
+}
+
 /// Totals of the session and the scorer into the run's metrics.
-void finish_metrics(RunMetrics& m, const Scorer& sc, const SessionTotals& tot, std::size_t T,
+void finish_metrics(RunMetrics& m, Scorer& sc, const SessionTotals& tot, std::size_t T,
                     bool has_oracle, bool bytes_known) {
   const double n = T ? static_cast<double>(T) : 1.0;
   m.steps = T;
@@ -113,6 +145,7 @@ void finish_metrics(RunMetrics& m, const Scorer& sc, const SessionTotals& tot, s
   m.dynamic_regret = has_oracle ? sc.dyn : std::nan("");
   m.bytes_known = bytes_known && !sc.used_cloud;
   m.bytes_per_sample = m.bytes_known ? sc.bytes / n : 0.0;
+  finish_live_metrics(m, sc, n);
   for (auto c : tot.arm_count) m.arm_histogram.push_back(static_cast<double>(c) / n);
   for (auto c : tot.exit_count) m.exit_histogram.push_back(static_cast<double>(c) / n);
   for (std::size_t b = 0; b < m.arm_over_time.size(); ++b) {
@@ -155,6 +188,7 @@ RunMetrics run_policy(policy::Policy& policy, Environment& env, const cost::Cost
   init_curves(m, T, k, options.curve_points);
   if (options.record_steps) m.steps_record.reserve(T);
   Scorer sc{m, options};
+  const auto started = Clock::now();
 
   const bool use_ctx = policy.needs_context(), use_oracle = policy.needs_oracle();
   policy::ExitContext ctx;
@@ -164,13 +198,13 @@ RunMetrics run_policy(policy::Policy& policy, Environment& env, const cost::Cost
                    "CSV traces carry only conf)");
     return session.decide(use_ctx ? &ctx : nullptr, use_oracle ? oracle_of(sample) : OracleView{});
   };
-  auto act_and_observe = [&](std::size_t t, const Action& a) {
+  auto observe = [&](std::size_t t, const Outcome& o) {
     const std::size_t sample = stream.samples[t];
-    const Outcome o = env.act(sample, a, session.exit_rule());
     const OracleView ov = oracle_of(sample);
     const StepResult r = session.observe(o, ov);
     const std::uint32_t seg = stream.segment.empty() ? 0 : stream.segment[t];
     sc.add(t, seg, r, o.prediction == env.label(sample), ov.rewards);
+    sc.measure(o);
   };
   const std::size_t batch = std::max<std::size_t>(1, options.decision_batch);
   // Rows of a permuted stream are read at random: ask for the ones a few steps ahead early.
@@ -184,16 +218,22 @@ RunMetrics run_policy(policy::Policy& policy, Environment& env, const cost::Cost
   if (batch == 1) {
     for (std::size_t t = 0; t < T; ++t) {
       prefetch(t + kAhead);
-      act_and_observe(t, decide(stream.samples[t]));
+      const std::size_t sample = stream.samples[t];
+      observe(t, env.act(sample, decide(sample), session.exit_rule()));
     }
   } else {  // decide a whole batch first: the learner sees the batch's outcomes only afterwards
     std::vector<Action> decided(batch);
+    std::vector<std::size_t> samples(batch);
+    std::vector<Outcome> outcomes(batch);
     for (std::size_t t0 = 0; t0 < T; t0 += batch) {
       const std::size_t t1 = std::min(T, t0 + batch);
-      for (std::size_t t = t0; t < t1; ++t) decided[t - t0] = decide(stream.samples[t]);
-      for (std::size_t t = t0; t < t1; ++t) act_and_observe(t, decided[t - t0]);
+      for (std::size_t t = t0; t < t1; ++t)
+        samples[t - t0] = stream.samples[t], decided[t - t0] = decide(stream.samples[t]);
+      env.act_batch(samples.data(), decided.data(), t1 - t0, session.exit_rule(), outcomes.data());
+      for (std::size_t t = t0; t < t1; ++t) observe(t, outcomes[t - t0]);
     }
   }
+  sc.wall_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
   finish_metrics(m, sc, session.totals(), T, has_oracle, options.activation_bytes.size() == k);
   m.events = policy.events();
   return m;

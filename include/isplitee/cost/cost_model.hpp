@@ -19,6 +19,8 @@ enum class DepthUnits { kBlocks, kMacs };
 /// How a shallower arm's offload reward is scored when C_K was never seen (docs/method.md §4,
 /// side_info).
 enum class SideInfo { kOracle, kStrict, kProxy };
+/// What a sample is charged: the paper's constants, or what it measurably used (live runs).
+enum class CostMode { kPaper, kMeasured };
 
 /// The "cost" section of a config.
 struct CostConfig {
@@ -29,6 +31,28 @@ struct CostConfig {
   DepthUnits depth_units = DepthUnits::kBlocks;
   SideInfo side_info = SideInfo::kOracle;
   ExitRuleConfig exit_rule;  ///< how an exit's output becomes a score
+  CostMode mode = CostMode::kPaper;
+  // Measured mode (docs/method.md "Measured cost"): the whole network on the edge costs
+  // lambda_time; an offload adds lambda_bytes per raw-input-size sent and lambda_latency per SLO
+  // of latency beyond slo_ms.
+  double lambda_time = 1.0;
+  double lambda_bytes = 0.5;
+  double lambda_latency = 0.1;
+  double slo_ms = 50.0;
+};
+
+/// The units of measured cost, known once the live edge has started.
+struct MeasuredUnits {
+  double full_ms = 0;                ///< median edge time of the whole network at batch 1
+  double input_bytes = 0;            ///< raw input bytes of one sample (8-bit pixels)
+  std::vector<double> split_bytes;   ///< encoded activation bytes per split (K values)
+};
+
+/// What the edge measured for one sample (measured mode).
+struct Measurement {
+  const double* edge_ms_at = nullptr;  ///< cumulative edge ms through exit j (j < num_seen)
+  double bytes_sent = 0;               ///< bytes sent for this sample
+  double latency_ms = 0;               ///< end-to-end latency of the sample
 };
 
 /// Parses the "cost" section (keys alpha, lambda, mu, offload, depth_units, side_info, exit_rule)
@@ -40,6 +64,8 @@ nlohmann::json to_json(const CostConfig& c);
 std::string to_string(DepthUnits u);
 /// "oracle" / "strict" / "proxy".
 std::string to_string(SideInfo s);
+/// "paper" / "measured".
+std::string to_string(CostMode m);
 /// The exit rule of a cost section (its criterion and threshold α).
 inline ExitRule exit_rule_of(const CostConfig& c) { return ExitRule(c.exit_rule, c.alpha); }
 
@@ -98,9 +124,24 @@ class CostModel {
   /// `cloud-only` cost o.
   double cloud_cost() const noexcept { return config_.offload; }
 
+  /// Whether costs are measured (cost.mode = measured).
+  bool measured() const noexcept { return config_.mode == CostMode::kMeasured; }
+  /// Sets the units of measured cost; Error(kData) when one is not positive.
+  void set_measured_units(MeasuredUnits u);
+  /// The units of measured cost.
+  const MeasuredUnits& measured_units() const noexcept { return units_; }
+  /// Measured cost of arm `arm` for one sample: λ_t·edge_ms(arm)/full_ms, plus when offloaded
+  /// λ_b·bytes/input_bytes and, for the played arm (`played`), λ_l·max(0, latency − SLO)/SLO.
+  /// A shallower arm's bytes are the split's activation bytes (it was not sent).
+  double measured_cost(std::size_t arm, bool offloaded, const Measurement& m,
+                       bool played) const noexcept;
+  /// Measured cost of a cloud-only sample: its bytes and latency terms (no edge compute).
+  double measured_cloud_cost(const Measurement& m) const noexcept;
+
  private:
   CostConfig config_;
   std::vector<double> depths_, gamma_;
+  MeasuredUnits units_;
 };
 
 }  // namespace isplitee::cost

@@ -14,6 +14,7 @@
 #include "isplitee/config/node.hpp"
 #include "isplitee/cost/cost_model.hpp"
 #include "isplitee/data/dataset_config.hpp"
+#include "isplitee/live/live_config.hpp"
 #include "isplitee/model/config.hpp"
 #include "isplitee/policy/policy.hpp"
 #include "isplitee/stream/stream.hpp"
@@ -59,6 +60,7 @@ struct ExperimentConfig {
   std::vector<policy::PolicySpec> policies;
   stream::StreamsConfig streams;
   ExperimentSection experiment;
+  live::LiveConfig live;  ///< the edge/cloud setup of experiment.mode "live"
 };
 
 /// Parses every section strictly (unknown keys at any level are errors naming the path). Fills

@@ -34,6 +34,11 @@ struct Outcome {
   std::int32_t prediction = 0;  ///< predicted class
   bool final_known = false;     ///< whether s_K was computed (offload, last arm, cloud-only)
   float final_score = 0;        ///< s_K when final_known
+  // Measurements of a live run (0 in a trace replay):
+  double edge_ms = 0;          ///< edge compute spent on this sample (its share of a batch)
+  double latency_ms = 0;       ///< from the sample's input tensor to its answer
+  std::size_t bytes_sent = 0;  ///< bytes of the encoded tensor sent for this sample
+  const double* edge_ms_at = nullptr;  ///< cumulative edge ms through exit j, j < num_seen
 };
 
 /// A source of outcomes. Implementations: TraceEnvironment (replay) and, in isplitee::vision, the
@@ -48,6 +53,14 @@ class Environment {
   /// Carries out `action` on `sample`; `rule` decides whether a sample exits at its split (the
   /// environment applies it, the session prices the result).
   virtual Outcome act(std::size_t sample, const Action& action, const cost::ExitRule& rule) = 0;
+  /// Carries out `n` decisions together (a batch): out[i] is the outcome of actions[i] on
+  /// samples[i], each decided on its own. Scores stay valid until the next act or act_batch. By
+  /// default one act() per sample; a live network runs the batch at once, dropping the samples
+  /// that exit before the next stage.
+  virtual void act_batch(const std::size_t* samples, const Action* actions, std::size_t n,
+                         const cost::ExitRule& rule, Outcome* out) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = act(samples[i], actions[i], rule);
+  }
   /// Ground truth, used only to score accuracy (never passed to a policy).
   virtual std::int32_t label(std::size_t sample) const = 0;
   /// The full score row (K values) when known without acting (trace replay), else nullptr. Needed
@@ -125,6 +138,8 @@ class EnvironmentProvider {
   virtual std::vector<std::vector<double>> exit_accuracy() const = 0;
   /// How many environments may act at once (1 for a live network).
   virtual std::size_t max_parallel() const { return 0; }  // 0 = no limit
+  /// The units of measured cost (cost.mode = measured); empty when nothing is measured.
+  virtual cost::MeasuredUnits measured_units() const { return {}; }
   /// The environment of one stream: sample t of the result is global sample `samples[t]`.
   virtual std::unique_ptr<Environment> open(const std::vector<std::uint32_t>& samples,
                                             const cost::ExitRule& rule) const = 0;

@@ -60,7 +60,9 @@ struct CellResult {
   /// best_fixed_arm, [bytes_per_sample]; for policies with a change detector alarms, false_alarms,
   /// detected_changes; for policies with a cost target cost_target, budget_gap_pct,
   /// budget_ref_arm, budget_ref_accuracy, budget_ref_cost_per_sample (the best fixed arm, by
-  /// accuracy, whose hindsight mean cost per sample on the stream is within the target).
+  /// accuracy, whose hindsight mean cost per sample on the stream is within the target);
+  /// in live runs edge_ms_per_sample, bytes_sent_per_sample, latency_p50_ms, latency_p95_ms,
+  /// latency_p99_ms, throughput_per_s, fallback_fraction.
   std::vector<std::pair<std::string, Stat>> metrics;
   std::vector<double> arm_histogram;   ///< mean over repeats, K+1 (last: cloud-only)
   std::vector<double> exit_histogram;  ///< mean over repeats, K
@@ -73,6 +75,8 @@ struct CellResult {
   std::vector<std::string> segment_traces;
   std::vector<ChangeDetection> changes;  ///< per change, for policies with a change detector
   std::vector<std::vector<StepRecord>> steps_per_repeat;  ///< only with record_steps (not in JSON)
+  /// Live runs: percentiles 0, 1, …, 100 of the end-to-end latency (ms) over all repeats.
+  std::vector<double> latency_cdf_ms;
 
   /// The metric `name`; throws Error(kUsage) when absent.
   const Stat& metric(const std::string& name) const;
@@ -84,6 +88,7 @@ struct CellResult {
 struct ExperimentResult {
   cost::CostConfig cost;
   std::string mode = "replay";  ///< the environment provider's mode
+  cost::MeasuredUnits units;    ///< live runs: edge time of the whole network, input and split bytes
   std::vector<double> depths;
   std::size_t num_arms = 0, repeats = 0, threads = 0;
   std::uint64_t seed = 0;

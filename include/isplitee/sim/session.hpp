@@ -86,6 +86,8 @@ class OnlineSession {
   /// Fills the feedback arrays for a split arm `arm` and returns the played arm's reward.
   double side_observations(const Outcome& o, std::size_t arm, const OracleView& oracle,
                            double* played_cost);
+  /// The same under cost.mode = measured: every arm is charged what the edge measured.
+  double measured_observations(const Outcome& o, std::size_t arm, double* played_cost);
 
   std::unique_ptr<policy::Policy> owned_;
   policy::Policy* policy_;

@@ -64,7 +64,14 @@ struct RunMetrics {
   double dynamic_regret = 0;    ///< Σ r_t(i*_seg(t)) − r_t(i_t), best arm of each segment
   double bytes_per_sample = 0;  ///< activation bytes sent per sample (when known)
   bool bytes_known = false;
-  double fallback_fraction = 0;        ///< samples whose cloud did not answer (live runs)
+  double fallback_fraction = 0;  ///< samples whose cloud did not answer (live runs)
+  // Measured in a live run (measured = false in a trace replay):
+  bool measured = false;
+  double edge_ms_per_sample = 0;     ///< edge compute per sample
+  double bytes_sent_per_sample = 0;  ///< encoded bytes on the wire per sample (all samples)
+  double latency_p50_ms = 0, latency_p95_ms = 0, latency_p99_ms = 0;  ///< end-to-end latency
+  double throughput_per_s = 0;         ///< samples per second of the run's wall time
+  std::vector<float> latency_samples;  ///< every sample's latency (ms), sorted (for the CDF)
   std::vector<double> arm_histogram;   ///< K+1 fractions: arms 1..K, then cloud-only
   std::vector<double> exit_histogram;  ///< K fractions: exit that produced the prediction
   std::size_t best_arm = 0;            ///< i* (0-based)
