@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include <torch/torch.h>
@@ -64,17 +65,35 @@ class MultiExitNetImpl : public torch::nn::Module {
   /// Whether fold_batchnorm() is active.
   bool folded() const noexcept;
 
-  /// The CPU inference setup measured fastest (bench/results/model.md): BatchNorm folding plus,
-  /// when `channels_last`, NHWC (channels-last) folded weights and activations. Requires eval
-  /// mode; train(true) undoes it. Outputs are the same up to float rounding.
-  void optimize_for_inference(bool channels_last = true);
-  /// Whether activations are kept channels-last (optimize_for_inference(true)).
+  /// The fastest inference setup (BENCHMARKS.md): BatchNorm folded and, on the CPU when this
+  /// build has oneDNN and `fast_path` is true, the backbone run by the oneDNN engine (activation
+  /// and residual addition fused into each convolution, weights packed once per layout,
+  /// activations kept in oneDNN's blocked layouts inside a run and converted to plain NCHW only at
+  /// the split point run_stages() returns and at the exit heads forward() evaluates). Otherwise
+  /// (or with fast_path false) LibTorch with channels-last activations and weights. Outputs are
+  /// those of the eval-mode network up to float rounding; with the engine they equal
+  /// fold_batchnorm()'s LibTorch results bit for bit wherever LibTorch itself calls oneDNN (the
+  /// same kernels): batch ≥ 2, and for unstrided 1×1 convolutions batch ≥ 16 or > 1 thread.
+  /// Requires eval mode; train(true) undoes it; call it again after changing parameters. No
+  /// autograd through the engine. Not thread-safe (the engine keeps activation buffers per input
+  /// shape).
+  void optimize_for_inference(bool fast_path = true);
+  /// Whether optimize_for_inference() put the oneDNN engine in charge of the backbone.
+  bool fast_path() const noexcept;
+  /// Whether this build has the oneDNN engine (oneDNN headers were found at configure time).
+  static bool fast_path_available() noexcept;
+  /// Whether activations are kept channels-last (LibTorch path of optimize_for_inference()).
   bool channels_last() const noexcept;
+  /// How inference runs now, for logs and reports: "LibTorch", "LibTorch, BatchNorm folded,
+  /// channels-last", or "oneDNN v2.6.3 (…the primitive implementations in use…)".
+  std::string inference_engine() const;
 
   /// Switches train/eval; switching to train drops BatchNorm folding.
   void train(bool on = true) override;
 
  private:
+  void build_profile();  // the static part of profile(), at construction
+
   struct State;
   std::shared_ptr<State> state_;
 };
@@ -96,7 +115,8 @@ void load_torchvision_weights(MultiExitNetImpl& net, const std::string& path);
 
 /// Measures the median latency of each stage and head over `runs` runs (after `warmup`) at batch
 /// 1 and at batch `batch`, in eval mode under torch::InferenceMode (with optimize_for_inference()
-/// when `fold`: folded BatchNorm, channels-last),
+/// when `fold`: folded BatchNorm and the fast path; each stage is timed as run_stages(h, k-1, k),
+/// i.e. including the conversion of its input and output at the two split points),
 /// and stores it in net.profile(). Restores the train/eval mode and folding afterwards.
 void measure_latency(MultiExitNetImpl& net, int64_t batch, int runs, int warmup = 2,
                      bool fold = true);

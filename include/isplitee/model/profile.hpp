@@ -47,6 +47,7 @@ struct ModelProfile {
   int latency_threads = 0;             ///< LibTorch threads used for the measurement
   bool latency_folded = false;         ///< measured with BatchNorm folded into convolutions
   bool latency_channels_last = false;  ///< measured with channels-last activations
+  std::string latency_engine;  ///< MultiExitNetImpl::inference_engine() during the measurement
 };
 
 /// Converts to the trace manifest's per-exit info (depth in blocks, edge MACs in millions,
