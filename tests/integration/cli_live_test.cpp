@@ -13,7 +13,7 @@
 
 #include "isplitee/common/text.hpp"
 #include "support/cli.hpp"
-#include "support/tiny_mnist.hpp"
+#include "support/idx_data.hpp"
 
 namespace isplitee::testing {
 namespace {
@@ -54,8 +54,8 @@ class LiveRun : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir("liverun");
-    write_tiny_mnist(dir_->path() / "data", "train", 1500, 1);
-    write_tiny_mnist(dir_->path() / "data", "t10k", 150, 2);
+    write_idx(dir_->path() / "data", "train", 1500, 1);
+    write_idx(dir_->path() / "data", "t10k", 150, 2);
     auto cfg = live_config();
     cfg["cache_dir"] = (dir_->path() / "cache").string();
     cfg["data"]["root"] = (dir_->path() / "data").string();
