@@ -115,7 +115,12 @@ std::shared_ptr<SplitModel> load_split_model(const std::filesystem::path& checkp
   m->config = ck.config;
   m->sha256 = sha256_file(checkpoint);
   m->net->train(false);
-  if (fold_batchnorm) m->net->fold_batchnorm();  // as the traces: same arithmetic, same scores
+  // The same inference setup as the trace pass (tracegen/generate.cpp): same arithmetic, same
+  // scores, so a live run takes the decisions a replay of its traces takes.
+  if (fold_batchnorm && model::MultiExitNetImpl::fast_path_available())
+    m->net->optimize_for_inference();
+  else if (fold_batchnorm)
+    m->net->fold_batchnorm();
   m->k = m->net->num_exits();
   m->classes = ck.config.num_classes;
   const auto& p = m->net->profile();
