@@ -99,7 +99,8 @@ TEST(ChangeDetection, DelaysAndFalseAlarmsByHand) {
   auto longer =
       drift_spec(R"([{"trace": "none", "length": 1500}, {"trace": "noise", "length": 1500}])", 1);
   longer.policies = {policy::parse_policy_argument("test-fixed-alarms")};
-  const auto& l = run_experiment(longer).cell("drift", "test-fixed-alarms");
+  const auto lr = run_experiment(longer);
+  const auto& l = lr.cell("drift", "test-fixed-alarms");
   ASSERT_EQ(l.changes.size(), 1u);
   EXPECT_EQ(l.changes[0].delay.mean, 500.0);
   EXPECT_EQ(l.metric("false_alarms").mean, 4.0);
