@@ -35,7 +35,7 @@ mac_fraction = sum(h * macs[a] for a, h in enumerate(hist[:len(macs)])) / macs[-
 full_ms = r["live_units"]["full_network_ms"]
 time_fraction = m["edge_ms_per_sample"] / full_ms
 split_bytes = r["live_units"]["split_bytes"]
-offload = m["offload_fraction"]
+offload = m["offload_pct"] / 100
 print(f"batch {sys.argv[2]}: edge {m['edge_ms_per_sample']:.4f} ms/sample, full network "
       f"{full_ms:.4f} ms -> time fraction {time_fraction:.3f}; MAC fraction {mac_fraction:.3f} "
       f"(MAC reduction {100 * (1 - mac_fraction):.1f}%); goal time <= MAC + 0.10: "

@@ -7,9 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <memory>
-#include <sstream>
 
 #include "commands.hpp"
 #include "isplitee/common/error.hpp"
@@ -109,26 +107,6 @@ class CheckpointCloud final : public transport::CloudService {
 #endif
 
 #if ISPLITEE_WITH_GRPC
-/// The token from --token-file (trailing whitespace dropped) or ISPLITEE_TOKEN; "" for none.
-std::string read_token(const std::string& file) {
-  std::string token;
-  if (!file.empty()) {
-    std::ifstream in(file, std::ios::binary);
-    ISPLITEE_CHECK_CODE(in, ErrorCode::kIo, "serve: cannot read the token file '", file, "'");
-    std::ostringstream os;
-    os << in.rdbuf();
-    token = os.str();
-    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
-      token.pop_back();
-    ISPLITEE_CHECK(!token.empty(), "serve: the token file '", file, "' is empty");
-  } else if (const char* env = std::getenv("ISPLITEE_TOKEN")) {
-    token = env;
-  }
-  ISPLITEE_CHECK(token.empty() || token.size() >= 16, "serve: the token has ", token.size(),
-                 " characters (at least 16: e.g. `openssl rand -hex 32`)");
-  return token;
-}
-
 int g_stop_pipe[2] = {-1, -1};
 extern "C" void on_stop_signal(int) {
   const char c = 's';
@@ -151,7 +129,7 @@ void wait_for_stop_signal() {
 void serve(const ServeOptions& o) {
   rpc::ServerOptions so;
   so.listen = o.listen;
-  so.token = read_token(o.token_file);
+  so.token = transport::read_token(o.token_file, "serve");
   so.tls_cert_file = o.tls_cert;
   so.tls_key_file = o.tls_key;
   so.max_message_bytes = o.max_message_mb << 20;

@@ -8,6 +8,9 @@
 #include <opencv2/core/version.hpp>
 
 #include "isplitee/model/runtime.hpp"
+#if ISPLITEE_WITH_GRPC
+#include "isplitee/grpc/rpc.hpp"
+#endif
 
 namespace isplitee::app {
 
@@ -23,7 +26,12 @@ CommandList add_vision_commands(CLI::App& app, const GlobalOptions& g) {
   };
 }
 
-void configure_vision_runtime(const GlobalOptions& g) { model::configure_runtime(g.threads); }
+void configure_vision_runtime(const GlobalOptions& g) {
+  model::configure_runtime(g.threads);
+#if ISPLITEE_WITH_GRPC
+  rpc::install_transport();  // live runs reach `isplitee serve` (and embed one) over gRPC
+#endif
+}
 
 std::string describe_vision_error(const std::exception& e) {
   if (const auto* c10 = dynamic_cast<const c10::Error*>(&e))

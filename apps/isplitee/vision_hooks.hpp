@@ -18,7 +18,8 @@ std::string vision_versions();
 /// with one line saying how to rebuild.
 CommandList add_vision_commands(CLI::App& app, const GlobalOptions& g);
 
-/// Applies the global options to LibTorch and its BLAS (`--threads`); nothing without vision.
+/// Applies the global options to LibTorch and its BLAS (`--threads`) and installs the network
+/// transport of live runs (gRPC, when built); nothing without vision.
 void configure_vision_runtime(const GlobalOptions& g);
 
 /// A one-line message for an exception thrown by LibTorch, or "" when `e` is not one.

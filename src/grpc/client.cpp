@@ -139,4 +139,39 @@ Embedded start_embedded(std::shared_ptr<transport::CloudService> service,
   return e;
 }
 
+namespace {
+
+/// The edge's client of an embedded server: it owns the server, which stops with it.
+class EmbeddedClient final : public transport::CloudClient {
+ public:
+  explicit EmbeddedClient(Embedded e) : e_(std::move(e)) {}
+  transport::CallResult infer(const transport::InferRequest& request,
+                              std::chrono::milliseconds deadline) override {
+    return e_.client->infer(request, deadline);
+  }
+  std::string describe() const override { return "embedded " + e_.client->describe(); }
+
+ private:
+  Embedded e_;
+};
+
+}  // namespace
+
+void install_transport() {
+  transport::NetworkTransport t;
+  t.name = "gRPC";
+  t.connect = [](const transport::RemoteCloud& r) {
+    ClientOptions o;
+    o.target = r.address;
+    o.token = r.token;
+    o.tls_root_cert_file = r.tls_root_cert_file;
+    return make_client(o);
+  };
+  t.embed = [](std::shared_ptr<transport::CloudService> service)
+      -> std::unique_ptr<transport::CloudClient> {
+    return std::make_unique<EmbeddedClient>(start_embedded(std::move(service)));
+  };
+  transport::set_network_transport(std::move(t));
+}
+
 }  // namespace isplitee::rpc

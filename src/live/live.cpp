@@ -18,6 +18,7 @@
 #include "isplitee/data/loader.hpp"
 #include "isplitee/distort/distortion.hpp"
 #include "isplitee/tracegen/exit_stats.hpp"
+#include "isplitee/transport/link.hpp"
 #include "split_model.hpp"
 
 namespace isplitee::live {
@@ -339,17 +340,27 @@ void LiveEnvironment::fallback(std::uint32_t split, const torch::Tensor& h,
 
 namespace {
 
-/// The cloud of `cfg.cloud`: "embedded" serves a second copy of the model in this process.
+/// The cloud of `cfg.cloud`: "embedded" serves a second copy of the model inside this process (on
+/// a loopback port through the installed network transport, else by direct calls); "HOST:PORT"
+/// connects to a remote `isplitee serve`. A link trace (`cfg.network`) wraps either.
 std::shared_ptr<transport::CloudClient> make_client(const LiveSetup& setup) {
   const auto& cfg = setup.live;
-  ISPLITEE_CHECK(cfg.network == "none",
-                 "live.network: link emulation is not part of this build "
-                 "yet (valid: \"none\")");
-  ISPLITEE_CHECK(cfg.cloud == "embedded", "live.cloud: '", cfg.cloud,
-                 "': a remote cloud needs the gRPC client, which is not part of this build yet "
-                 "(valid: \"embedded\")");
-  auto cloud_model = load_split_model(setup.checkpoint, setup.fold_batchnorm);
-  return transport::in_process_client(make_cloud_service(std::move(cloud_model)));
+  const transport::NetworkTransport* net = transport::network_transport();
+  std::unique_ptr<transport::CloudClient> client;
+  if (cfg.cloud == "embedded") {
+    auto service = make_cloud_service(load_split_model(setup.checkpoint, setup.fold_batchnorm));
+    client = net ? net->embed(std::move(service)) : transport::in_process_client(std::move(service));
+  } else {
+    ISPLITEE_CHECK(net != nullptr, "live.cloud: '", cfg.cloud,
+                   "': a remote cloud needs a network transport, and this program installed none "
+                   "(build with ISPLITEE_WITH_GRPC and call rpc::install_transport(); valid "
+                   "without one: \"embedded\")");
+    client = net->connect(
+        {cfg.cloud, transport::read_token(cfg.token_file, "live.token_file"), cfg.tls_root_cert});
+  }
+  if (cfg.network != "none")
+    client = transport::emulated_link(std::move(client), transport::load_link_trace(cfg.network));
+  return client;
 }
 
 }  // namespace
@@ -384,16 +395,19 @@ LiveProvider::LiveProvider(LiveSetup setup, std::shared_ptr<transport::CloudClie
             ? nullptr
             : distort::make_distortion(src.distortion, std::min(first.rows, first.cols)));
   }
-  // The unit of measured edge cost: the whole network on the edge at batch 1 (median of 11).
+  // The unit of measured edge cost: the whole network on the edge at batch 1 as the edge runs it,
+  // every stage, exit head and exit score (the softmax statistics a decision needs), median of 31.
   torch::InferenceMode guard;
   std::vector<double> ms;
-  const std::size_t runs = std::min<std::size_t>(12, ds->size());
+  const std::size_t runs = std::min<std::size_t>(32, ds->size());
+  const cost::ExitRule rule(0.5);
+  const auto classes = static_cast<std::size_t>(s.edge->classes);
   for (std::size_t i = 0; i < runs; ++i) {
     auto h = s.input(i).unsqueeze(0);
     const double c0 = cpu_ms();
     for (std::int64_t e = 1; e <= s.edge->k; ++e) {
       h = s.edge->stages(h, e - 1, e);
-      (void)s.edge->head(e, h);
+      (void)score_exit(s.edge->head(e, h), static_cast<std::size_t>(e - 1), rule, {}, classes);
     }
     if (i > 0) ms.push_back(cpu_ms() - c0);  // the first run warms up
   }

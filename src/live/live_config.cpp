@@ -16,6 +16,11 @@ LiveConfig parse_live_config(const config::Node& node) {
   c.deadline_ms = node.integer("deadline_ms", c.deadline_ms, 1, 600000);
   c.network = node.string("network", c.network);
   if (c.network.empty()) node.fail("network", "must be a link trace CSV path or \"none\"");
+  c.token_file = node.string("token_file", c.token_file);
+  c.tls_root_cert = node.string("tls_root_cert", c.tls_root_cert);
+  if (c.cloud == "embedded" && !(c.token_file.empty() && c.tls_root_cert.empty()))
+    node.fail(c.token_file.empty() ? "tls_root_cert" : "token_file",
+              "applies to a remote cloud only (cloud is \"embedded\")");
   node.finish();
   return c;
 }
@@ -25,7 +30,9 @@ nlohmann::json to_json(const LiveConfig& c) {
           {"codec", transport::to_string(c.codec)},
           {"batch", c.batch},
           {"deadline_ms", c.deadline_ms},
-          {"network", c.network}};
+          {"network", c.network},
+          {"token_file", c.token_file},
+          {"tls_root_cert", c.tls_root_cert}};
 }
 
 }  // namespace isplitee::live

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "isplitee/common/error.hpp"
+#include "isplitee/transport/link.hpp"
 #include "isplitee/version.hpp"
 
 namespace isplitee::pipeline {
@@ -34,6 +35,9 @@ nlohmann::json to_json(const ExperimentSection& s) {
 /// A live run has no stored trace: no oracle side information, no oracle policies (their
 /// hindsight needs every exit's score of every sample).
 void check_live(const config::Node& root, ExperimentConfig& c) {
+  // The link trace and the token are read now, so a bad file stops the run before any work.
+  if (c.live.network != "none") (void)transport::load_link_trace(c.live.network);
+  if (c.live.cloud != "embedded") (void)transport::read_token(c.live.token_file, "live.token_file");
   if (c.cost.side_info == cost::SideInfo::kOracle)
     root.object("cost").fail(
         "side_info",

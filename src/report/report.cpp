@@ -611,7 +611,8 @@ void md_live(std::ostringstream& os, const RunReport& r) {
   const auto live = r.config.value("live", nlohmann::json::object());
   os << "## Live edge and cloud\n\nCloud `" << live.value("cloud", "?") << "`, codec `"
      << live.value("codec", "?") << "`, batch " << live.value("batch", 1) << ", deadline "
-     << live.value("deadline_ms", 0) << " ms. Edge time is the edge's compute per sample (its "
+     << live.value("deadline_ms", 0) << " ms, network `" << live.value("network", "none")
+     << "`. Edge time is the edge's compute per sample (its "
      << "share of a batch); bytes are the encoded activations sent per sample (all samples); "
      << "latency runs from a sample's input tensor to its answer; a fallback is a sample whose "
      << "cloud failed or missed the deadline (answered by the deepest exit computed).\n\n"

@@ -2,7 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cctype>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <mutex>
+#include <sstream>
 
 #include "isplitee/common/error.hpp"
 
@@ -186,6 +191,45 @@ void decode(const EncodedTensor& t, std::vector<float>& out) {
 std::unique_ptr<CloudClient> in_process_client(std::shared_ptr<CloudService> service) {
   ISPLITEE_CHECK(service != nullptr, "in_process_client: no service");
   return std::make_unique<InProcessClient>(std::move(service));
+}
+
+namespace {
+std::mutex g_transport_mutex;
+std::unique_ptr<const NetworkTransport> g_transport;
+}  // namespace
+
+void set_network_transport(NetworkTransport t) {
+  ISPLITEE_CHECK(static_cast<bool>(t.connect) == static_cast<bool>(t.embed),
+                 "set_network_transport: '", t.name, "' has only one of connect and embed");
+  std::lock_guard<std::mutex> lock(g_transport_mutex);
+  if (t.connect)
+    g_transport = std::make_unique<const NetworkTransport>(std::move(t));
+  else
+    g_transport.reset();
+}
+
+const NetworkTransport* network_transport() noexcept {
+  std::lock_guard<std::mutex> lock(g_transport_mutex);
+  return g_transport.get();
+}
+
+std::string read_token(const std::string& file, const std::string& what) {
+  std::string token;
+  if (!file.empty()) {
+    std::ifstream in(file, std::ios::binary);
+    ISPLITEE_CHECK_CODE(in, ErrorCode::kIo, what, ": cannot read the token file '", file, "'");
+    std::ostringstream os;
+    os << in.rdbuf();
+    token = os.str();
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
+      token.pop_back();
+    ISPLITEE_CHECK(!token.empty(), what, ": the token file '", file, "' is empty");
+  } else if (const char* env = std::getenv("ISPLITEE_TOKEN")) {
+    token = env;
+  }
+  ISPLITEE_CHECK(token.empty() || token.size() >= 16, what, ": the token has ", token.size(),
+                 " characters (at least 16: e.g. `openssl rand -hex 32`)");
+  return token;
 }
 
 }  // namespace isplitee::transport

@@ -1,13 +1,7 @@
 // `isplitee serve` end to end: a real checkpoint served by the CLI in its own process; the
 // logits that come back over gRPC are the ones the network computes here, requests for another
 // model, split or shape are refused, SIGTERM stops it cleanly, and off loopback a token is needed.
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdio>
 #include <string>
-#include <vector>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -16,6 +10,7 @@
 #include "isplitee/grpc/rpc.hpp"
 #include "isplitee/model/checkpoint.hpp"
 #include "isplitee/model/multi_exit_net.hpp"
+#include "support/child.hpp"
 #include "support/temp_dir.hpp"
 #include "unit/train/tiny_fixture.hpp"
 
@@ -26,51 +21,7 @@ using namespace std::chrono_literals;
 using transport::Codec;
 using transport::Status;
 
-/// A child process with its stdout and stderr on a pipe.
-struct Child {
-  pid_t pid = -1;
-  FILE* out = nullptr;
-
-  explicit Child(std::vector<std::string> args) {
-    int fds[2];
-    if (::pipe(fds) != 0) return;
-    pid = ::fork();
-    if (pid == 0) {
-      ::dup2(fds[1], 1);
-      ::dup2(fds[1], 2);
-      ::close(fds[0]);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    out = ::fdopen(fds[0], "r");
-  }
-  std::string line() {
-    char buf[1024];
-    return out && std::fgets(buf, sizeof buf, out) ? std::string(buf) : std::string();
-  }
-  std::string rest() {
-    std::string s;
-    for (std::string l = line(); !l.empty(); l = line()) s += l;
-    return s;
-  }
-  int wait() {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    if (out) std::fclose(out);
-    out = nullptr;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  ~Child() {
-    if (out) {
-      ::kill(pid, SIGKILL);
-      wait();
-    }
-  }
-};
+using testing::Child;
 
 TEST(Serve, FinishesTheNetworkFromEverySplitAndStopsCleanly) {
   testing::TempDir dir("serve");
@@ -85,7 +36,9 @@ TEST(Serve, FinishesTheNetworkFromEverySplitAndStopsCleanly) {
   const auto at = hello.find("grpc://");
   ASSERT_NE(at, std::string::npos) << hello << serve.rest();
   const std::string target = hello.substr(at + 7, hello.find(' ', at) - at - 7);
-  auto client = rpc::make_client({target});
+  rpc::ClientOptions options;
+  options.target = target;
+  auto client = rpc::make_client(options);
 
   auto ck = model::load_checkpoint(ckpt);
   ck.net->eval();

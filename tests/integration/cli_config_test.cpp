@@ -160,7 +160,7 @@ const Case kCases[] = {
 };
 
 INSTANTIATE_TEST_SUITE_P(Cli, BadConfig, ::testing::ValuesIn(kCases),
-                         [](const auto& info) { return std::string(info.param.name); });
+                         [](const auto& p) { return std::string(p.param.name); });
 
 TEST(CliConfig, MalformedJsonNamesLineAndColumn) {
   TempDir dir("malformed");

@@ -28,7 +28,7 @@
 #include "isplitee/common/rng.hpp"
 #include "isplitee/trace/trace.hpp"
 #include "support/cli.hpp"
-#include "support/tiny_idx.hpp"
+#include "support/idx_data.hpp"
 
 namespace isplitee::testing {
 namespace {
@@ -133,8 +133,8 @@ class KillTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir("kill");
-    write_tiny_idx(dir_->path() / "data", "train", 600, 1);
-    write_tiny_idx(dir_->path() / "data", "t10k", 200, 2);
+    write_idx(dir_->path() / "data", "train", 600, 1);
+    write_idx(dir_->path() / "data", "t10k", 200, 2);
     const auto cfg = nlohmann::json::parse(R"({
       "name": "kill", "seed": 5,
       "data": {"name": "mnist", "val_fraction": 0.2},

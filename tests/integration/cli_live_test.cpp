@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "isplitee/common/text.hpp"
+#include "support/child.hpp"
 #include "support/cli.hpp"
 #include "support/idx_data.hpp"
 
@@ -49,6 +50,39 @@ std::vector<std::vector<std::string>> csv_rows(const fs::path& p) {
 }
 
 nlohmann::json read_json(const fs::path& p) { return nlohmann::json::parse(std::ifstream(p)); }
+
+/// The steps.csv rows of one policy (column 1), header excluded.
+std::vector<std::vector<std::string>> rows_of(const std::vector<std::vector<std::string>>& rows,
+                                              const std::string& policy) {
+  std::vector<std::vector<std::string>> out;
+  for (std::size_t i = 1; i < rows.size(); ++i)
+    if (rows[i].size() > 1 && rows[i][1] == policy) out.push_back(rows[i]);
+  return out;
+}
+
+/// Every decision column (all but regret) of `a` equals `b`'s, row for row.
+void expect_same_decisions(const std::vector<std::vector<std::string>>& a,
+                           const std::vector<std::vector<std::string>>& b,
+                           const std::string& what) {
+  ASSERT_EQ(a.size(), b.size()) << what;
+  ASSERT_FALSE(a.empty()) << what;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a[i].size(), 14u) << what;
+    for (std::size_t c = 0; c < 13; ++c)
+      ASSERT_EQ(a[i][c], b[i][c]) << what << ": row " << i << " column " << c;
+  }
+}
+
+/// One metric's mean of the cell (stream, policy) of a report.json.
+double metric_of(const nlohmann::json& report, const std::string& stream,
+                 const std::string& policy, const std::string& name) {
+  for (const auto& c : report["result"]["cells"])
+    if (c["stream"] == stream && c["policy"] == policy)
+      for (const auto& m : c["metrics"])
+        if (m["name"] == name) return m["mean"].get<double>();
+  ADD_FAILURE() << "no metric " << name << " for " << stream << " / " << policy;
+  return 0;
+}
 
 class LiveRun : public ::testing::Test {
  protected:
@@ -140,6 +174,96 @@ TEST_F(LiveRun, ReportShowsLiveSection) {
   EXPECT_NE(md.find("latency p95"), std::string::npos);
 }
 
+// A link trace (constant 50 Mbps, 3 ms round trip) delays every offload but changes no decision
+// under paper cost: cloud-only's median latency includes the round trip.
+TEST_F(LiveRun, EmulatedLinkDelaysOffloadsAndKeepsDecisions) {
+  ASSERT_EQ(live_["strict"].rc, 0) << live_["strict"].output;
+  const auto link = dir_->write("link.csv", "t_seconds,mbps,rtt_ms\n0,50,3\n");
+  const auto out = dir_->path() / "link-strict";
+  const auto r = run_cli("run --config " + shell_quote(cfg_) +
+                         " --set cost.side_info=strict --set live.network=" +
+                         shell_quote(link.string()) +
+                         " --set 'policies=[{\"name\":\"i-splitee\"},{\"name\":\"cloud-only\"}]'"
+                         " --output " + shell_quote(out.string()));
+  ASSERT_EQ(r.rc, 0) << r.output;
+  const auto a = csv_rows(run("live", "strict") / "steps.csv");
+  const auto b = csv_rows(out / "steps.csv");
+  for (const char* p : {"i-splitee", "cloud-only"})
+    expect_same_decisions(rows_of(a, p), rows_of(b, p), p);
+  const auto rep = read_json(out / "report.json");
+  EXPECT_EQ(rep["config"]["live"]["network"], link.string());
+  for (const auto& stream : rep["result"]["streams"]) {
+    EXPECT_GE(metric_of(rep, stream, "cloud-only", "latency_p50_ms"), 3.0) << stream;
+    EXPECT_EQ(metric_of(rep, stream, "cloud-only", "fallback_fraction"), 0.0) << stream;
+  }
+}
+
+// A malformed link trace stops the run before any work, naming the file and line.
+TEST_F(LiveRun, MalformedLinkTraceIsAConfigError) {
+  const auto link = dir_->write("bad-link.csv", "t_seconds,mbps,rtt_ms\n0,-2,3\n");
+  const auto r = run_cli("run --config " + shell_quote(cfg_) + " --set live.network=" +
+                         shell_quote(link.string()) + " --output " +
+                         shell_quote((dir_->path() / "never3").string()));
+  EXPECT_NE(r.rc, 0) << r.output;
+  EXPECT_EQ(count_error_lines(r.output), 1) << r.output;
+  EXPECT_NE(r.output.find("bad-link.csv:2"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir_->path() / "never3" / "report.json"));
+}
+
+// Nothing listens at the cloud's address: every offload falls back to the deepest exit the edge
+// computed, the run finishes every sample with exit code 0 and the report counts the fallbacks.
+TEST_F(LiveRun, UnreachableCloudFallsBackAndFinishes) {
+  const auto out = dir_->path() / "unreachable";
+  const auto r = run_cli(
+      "run --config " + shell_quote(cfg_) +
+      " --set cost.side_info=strict --set live.cloud=127.0.0.1:1 --set live.deadline_ms=2000"
+      " --set experiment.repeats=1"
+      " --set 'policies=[{\"name\":\"cloud-only\"},{\"name\":\"edge-threshold\"}]'"
+      " --output " + shell_quote(out.string()));
+  ASSERT_EQ(r.rc, 0) << r.output;
+  const auto rep = read_json(out / "report.json");
+  const auto steps = csv_rows(out / "steps.csv");
+  EXPECT_EQ(rows_of(steps, "cloud-only").size(), 3u * 120u);  // no sample lost
+  for (const auto& stream : rep["result"]["streams"]) {
+    EXPECT_EQ(metric_of(rep, stream, "cloud-only", "fallback_fraction"), 1.0) << stream;
+    EXPECT_EQ(metric_of(rep, stream, "cloud-only", "offload_pct"), 0.0) << stream;
+  }
+  for (const auto& row : rows_of(steps, "cloud-only")) EXPECT_EQ(row[8], "1");  // exit 1 answers
+}
+
+// cost.mode "measured": a cloud-only sample is charged λ_b · bytes sent / raw input bytes (fp32
+// input: 4 bytes per 8-bit pixel) and nothing for latency under the SLO; the report carries the
+// units; and the learner follows the measured prices: with edge time dear and bytes nearly free it
+// learns to split after exit 1 and offload, which under the paper's constants it hardly does.
+TEST_F(LiveRun, MeasuredCostChargesWhatWasMeasuredAndTheLearnerFollowsIt) {
+  ASSERT_EQ(live_["strict"].rc, 0) << live_["strict"].output;
+  const auto out = dir_->path() / "measured";
+  const auto r = run_cli("run --config " + shell_quote(cfg_) +
+                         " --set cost.side_info=strict --set cost.mode=measured"
+                         " --set cost.lambda_time=5 --set cost.lambda_bytes=0.001"
+                         " --set cost.lambda_latency=0 --set cost.slo_ms=600000 --output " +
+                         shell_quote(out.string()));
+  ASSERT_EQ(r.rc, 0) << r.output;
+  const auto rep = read_json(out / "report.json");
+  const auto& units = rep["result"]["live_units"];
+  EXPECT_GT(units["full_network_ms"].get<double>(), 0.0);
+  EXPECT_EQ(units["input_bytes"].get<double>(), 28.0 * 28.0);
+  const auto steps = csv_rows(out / "steps.csv");
+  const auto cloud = rows_of(steps, "cloud-only");
+  ASSERT_FALSE(cloud.empty());
+  for (const auto& row : cloud) EXPECT_NEAR(std::stod(row[11]), 0.001 * 4.0, 1e-12) << row[3];
+  const auto paper = read_json(run("live", "strict") / "report.json");
+  for (const auto& stream : rep["result"]["streams"]) {
+    const double measured = metric_of(rep, stream, "i-splitee", "offload_pct");
+    const double constant = metric_of(paper, stream, "i-splitee", "offload_pct");
+    EXPECT_GT(measured, constant + 30.0) << stream;
+  }
+  std::size_t first = 0, played = 0;
+  for (const auto& row : rows_of(steps, "i-splitee"))
+    if (row[5] != "cloud") ++played, first += row[5] == "1";
+  EXPECT_GT(first, played / 2) << "most decisions split after exit 1";
+}
+
 TEST_F(LiveRun, OracleSideInformationIsRefused) {
   const auto r = run_cli("run --config " + shell_quote(cfg_) + " --set cost.side_info=oracle" +
                          " --output " + shell_quote((dir_->path() / "never").string()));
@@ -156,6 +280,40 @@ TEST_F(LiveRun, OraclePolicyIsRefused) {
   EXPECT_EQ(r.rc, 2) << r.output;
   EXPECT_NE(r.output.find("oracle"), std::string::npos) << r.output;
 }
+
+#if ISPLITEE_WITH_GRPC
+// `isplitee serve` in another process, reached over gRPC on loopback (live.cloud "HOST:PORT"),
+// takes exactly the decisions of the embedded cloud, and so of the replay.
+TEST_F(LiveRun, RemoteServeEqualsEmbedded) {
+  ASSERT_EQ(live_["strict"].rc, 0) << live_["strict"].output;
+  fs::path ckpt;
+  for (const auto& e : fs::recursive_directory_iterator(dir_->path() / "cache" / "models"))
+    if (e.path().filename() == "best.pt") ckpt = e.path();
+  ASSERT_FALSE(ckpt.empty());
+  Child serve({ISPLITEE_BIN, "serve", "--checkpoint", ckpt.string(), "--listen", "127.0.0.1:0"});
+  const std::string hello = serve.line();
+  const auto at = hello.find("grpc://");
+  ASSERT_NE(at, std::string::npos) << hello << serve.rest();
+  const std::string address = hello.substr(at + 7, hello.find(' ', at) - at - 7);
+  const auto out = dir_->path() / "remote-strict";
+  const auto r = run_cli("run --config " + shell_quote(cfg_) +
+                         " --set cost.side_info=strict --set live.cloud=" + address +
+                         " --output " + shell_quote(out.string()));
+  ASSERT_EQ(r.rc, 0) << r.output;
+  const auto a = csv_rows(run("live", "strict") / "steps.csv");
+  const auto b = csv_rows(out / "steps.csv");
+  expect_same_decisions({a.begin() + 1, a.end()}, {b.begin() + 1, b.end()}, "remote");
+  const auto rep = read_json(out / "report.json");
+  EXPECT_EQ(rep["config"]["live"]["cloud"], address);
+  for (const auto& stream : rep["result"]["streams"])
+    EXPECT_EQ(metric_of(rep, stream, "cloud-only", "fallback_fraction"), 0.0) << stream;
+  ASSERT_EQ(::kill(serve.pid, SIGTERM), 0);
+  const std::string bye = serve.rest();
+  EXPECT_EQ(serve.wait(), 0) << bye;
+  EXPECT_NE(bye.find("stopped after"), std::string::npos) << bye;
+  EXPECT_EQ(bye.find("stopped after 0 requests"), std::string::npos) << bye;
+}
+#endif
 
 }  // namespace
 }  // namespace isplitee::testing

@@ -253,7 +253,7 @@ TEST_F(TinyRun, KilledRunLeavesNoHalfWrittenFile) {
     ::kill(pid, SIGKILL);
     int status = 0;
     ::waitpid(pid, &status, 0);
-    for (const fs::path root : {out, fs::path(cfg["cache_dir"].get<std::string>())}) {
+    for (const fs::path& root : {out, fs::path(cfg["cache_dir"].get<std::string>())}) {
       if (!fs::exists(root)) continue;
       for (const auto& e : fs::recursive_directory_iterator(root)) {
         if (!e.is_regular_file()) continue;
@@ -324,7 +324,9 @@ TEST_F(TinyRun, ReplayDirectoryAndCsvAgree) {
   // final-exit costs λ·l_K per sample.
   const double lk = manifest["exits"].back()["depth_blocks"].get<double>();
   for (const auto& m : ja["cells"][1]["metrics"])
-    if (m["name"] == "cost_per_sample") EXPECT_NEAR(m["mean"].get<double>(), 0.1 * lk, 1e-12);
+    if (m["name"] == "cost_per_sample") {
+      EXPECT_NEAR(m["mean"].get<double>(), 0.1 * lk, 1e-12);
+    }
 
   EXPECT_EQ(run_cli("replay --trace " + shell_quote(dir.string()) + " --policy i-splite").rc, 2);
   EXPECT_EQ(run_cli("replay --trace /nonexistent/trace --policy i-splitee").rc, 4);

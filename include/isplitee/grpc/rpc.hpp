@@ -108,4 +108,10 @@ struct Embedded {
 Embedded start_embedded(std::shared_ptr<transport::CloudService> service,
                         std::size_t max_message_bytes = kDefaultMaxMessageBytes);
 
+/// Installs gRPC as this process's network transport (transport::set_network_transport), so that
+/// the live edge reaches `live.cloud: "HOST:PORT"` through make_client() and runs
+/// `live.cloud: "embedded"` as an embedded loopback server (start_embedded()). The isplitee CLI
+/// calls it at startup; a program of yours that links isplitee::grpc calls it once.
+void install_transport();
+
 }  // namespace isplitee::rpc

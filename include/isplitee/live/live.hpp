@@ -93,8 +93,9 @@ class LiveProvider final : public sim::EnvironmentProvider {
                                          const cost::ExitRule& rule) const override;
   /// The cloud client's description ("in-process", …) for reports.
   std::string cloud_description() const;
-  /// Median edge CPU time (ms) of the whole network at batch 1, measured at construction on the first
-  /// samples: the unit of measured edge cost.
+  /// Median edge CPU time (ms) of the whole network at batch 1 as the edge runs it (every stage,
+  /// exit head and exit score), measured at construction on the first samples: the unit of
+  /// measured edge cost.
   double full_network_ms() const noexcept { return full_ms_; }
   /// Samples each edge stage has processed so far (K counters, summed over environments): with
   /// batch compaction, stage k sees only the samples still undecided after exit k−1.

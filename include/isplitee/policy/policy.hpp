@@ -9,6 +9,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <utility>
 #include <string_view>
 #include <vector>
 
@@ -125,6 +126,17 @@ struct ParamInfo {
   bool integer = false;
   std::string description;
   std::vector<std::string> choices;
+
+  ParamInfo() = default;
+  /// A numeric parameter: default, range [lo, hi], whether it is an integer, what it does.
+  ParamInfo(std::string name_, double default_value_, double lo_, double hi_, bool integer_ = false,
+            std::string description_ = "")
+      : name(std::move(name_)),
+        default_value(default_value_),
+        lo(lo_),
+        hi(hi_),
+        integer(integer_),
+        description(std::move(description_)) {}
 
   /// A string parameter with the given choices; the first is the default.
   static ParamInfo choice(std::string name, std::vector<std::string> choices,

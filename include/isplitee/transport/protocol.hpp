@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -103,5 +104,35 @@ class CloudClient {
 /// A client that calls `service` directly in this process (unit tests; no sockets). It encodes
 /// and decodes nothing extra: the request object is handed over as is.
 std::unique_ptr<CloudClient> in_process_client(std::shared_ptr<CloudService> service);
+
+/// A cloud on the network, as the edge names it (`live.cloud: "HOST:PORT"`).
+struct RemoteCloud {
+  std::string address;             ///< HOST:PORT
+  std::string token;               ///< shared secret sent with every request ("" = none)
+  std::string tls_root_cert_file;  ///< PEM roots to verify the server with; "" = plaintext
+};
+
+/// A network transport the edge can use, installed by the program that links one (the isplitee
+/// CLI installs gRPC: rpc::install_transport(), include/isplitee/grpc/rpc.hpp). The live edge asks
+/// for it by contract only, so isplitee::core and isplitee::vision contain no network code.
+struct NetworkTransport {
+  std::string name;  ///< "gRPC"
+  /// A client of the remote cloud; every failure is a CallResult, never an exception (bad
+  /// options throw Error).
+  std::function<std::unique_ptr<CloudClient>(const RemoteCloud&)> connect;
+  /// Serves `service` on a free loopback port inside this process and returns a client of it
+  /// that owns the server (`live.cloud: "embedded"`).
+  std::function<std::unique_ptr<CloudClient>(std::shared_ptr<CloudService>)> embed;
+};
+/// Installs `t` for this process (replacing any earlier one; call before the edge starts). A
+/// transport with neither connect nor embed uninstalls it.
+void set_network_transport(NetworkTransport t);
+/// The installed transport, or null when the program installed none.
+const NetworkTransport* network_transport() noexcept;
+
+/// The shared secret of a cloud: the contents of `file` with trailing whitespace dropped when
+/// `file` is not empty, else the environment variable ISPLITEE_TOKEN, else "". Error(kIo) when the
+/// file cannot be read; Error(kUsage) naming `what` when it is empty or shorter than 16 characters.
+std::string read_token(const std::string& file, const std::string& what);
 
 }  // namespace isplitee::transport

@@ -13,6 +13,7 @@
 #include "isplitee/trace/trace.hpp"
 #include "isplitee/tracegen/generate.hpp"
 #include "isplitee/train/trainer.hpp"
+#include "support/temp_dir.hpp"
 #include "unit/train/tiny_fixture.hpp"
 
 using namespace isplitee;
@@ -120,7 +121,9 @@ class LiveTest : public ::testing::Test {
     EXPECT_EQ(a.exit_used, b.exit_used) << where;
     EXPECT_EQ(a.prediction, b.prediction) << where;
     EXPECT_EQ(a.final_known, b.final_known) << where;
-    if (a.final_known) EXPECT_NEAR(a.final_score, b.final_score, tol) << where;
+    if (a.final_known) {
+      EXPECT_NEAR(a.final_score, b.final_score, tol) << where;
+    }
     if (a.action.kind() != Action::Kind::kCloud) {
       EXPECT_EQ(a.num_seen, b.num_seen) << where;
       for (std::size_t e = 0; e < a.num_seen; ++e)
@@ -308,6 +311,59 @@ TEST_F(LiveTest, CloudRefusesMalformedRequestsWithoutThrowing) {
   r.activation.bytes.resize(r.activation.bytes.size() / 4);
   r.activation.scale = -1;
   expect_rejected(r, "int8");
+}
+
+}  // namespace
+
+namespace {
+
+// live.cloud "HOST:PORT" goes through the network transport the program installed: its connect()
+// gets the address, the token and the root certificate; "embedded" gets the model's service from
+// embed(). Without a transport a remote cloud is one clear error naming the key.
+TEST_F(LiveTest, RemoteAndEmbeddedCloudsUseTheInstalledTransport) {
+  auto s = setup();
+  s.live.cloud = "cloud.example:50051";
+  EXPECT_THROW(
+      {
+        try {
+          live::LiveProvider p(s);
+        } catch (const Error& e) {
+          EXPECT_NE(std::string(e.what()).find("live.cloud"), std::string::npos) << e.what();
+          EXPECT_NE(std::string(e.what()).find("network transport"), std::string::npos);
+          throw;
+        }
+      },
+      Error);
+
+  const isplitee::testing::TempDir dir("live_transport");
+  const auto token = dir.write("token", "0123456789abcdef0123\n");
+  s.live.token_file = token.string();
+  s.live.tls_root_cert = "roots.pem";
+  transport::RemoteCloud seen;
+  int embedded = 0;
+  const auto cloud = live::make_cloud_service(live::load_split_model(checkpoint_, true));
+  transport::set_network_transport(
+      {"test",
+       [&](const transport::RemoteCloud& r) {
+         seen = r;
+         return transport::in_process_client(cloud);
+       },
+       [&](std::shared_ptr<transport::CloudService> service) {
+         ++embedded;
+         return transport::in_process_client(std::move(service));
+       }});
+  const cost::ExitRule rule(0.9);
+  const live::LiveProvider remote(s);
+  EXPECT_EQ(seen.address, "cloud.example:50051");
+  EXPECT_EQ(seen.token, "0123456789abcdef0123");
+  EXPECT_EQ(seen.tls_root_cert_file, "roots.pem");
+  const Outcome o = remote.open(all_samples(remote), rule)->act(0, Action::cloud(), rule);
+  EXPECT_TRUE(o.offloaded);
+  EXPECT_FALSE(o.fallback);
+  EXPECT_EQ(embedded, 0);
+  const live::LiveProvider local(setup());
+  EXPECT_EQ(embedded, 1);
+  transport::set_network_transport({});  // leave no transport behind for other tests
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -7,6 +8,7 @@
 #include "isplitee/common/error.hpp"
 #include "isplitee/common/rng.hpp"
 #include "isplitee/transport/protocol.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace isplitee;
 using namespace isplitee::transport;
@@ -126,4 +128,50 @@ TEST(CloudClient, InProcessHandsTheRequestToTheService) {
   r.model_sha256 = "other";
   EXPECT_EQ(client->infer(r, std::chrono::milliseconds(10)).status, Status::kRejected);
   EXPECT_EQ(client->describe(), "in-process");
+}
+
+// The shared secret: a file's contents without trailing whitespace, else $ISPLITEE_TOKEN; an empty
+// file, a short token or an unreadable file is an error naming the caller's key.
+TEST(Token, FromFileOrEnvironmentAndAtLeast16Characters) {
+  const isplitee::testing::TempDir dir("token");
+  ::unsetenv("ISPLITEE_TOKEN");
+  EXPECT_EQ(read_token("", "live.token_file"), "");
+  EXPECT_EQ(read_token(dir.write("t", "0123456789abcdef \n\n").string(), "x"), "0123456789abcdef");
+  ::setenv("ISPLITEE_TOKEN", "fedcba9876543210fedc", 1);
+  EXPECT_EQ(read_token("", "x"), "fedcba9876543210fedc");
+  EXPECT_EQ(read_token(dir.write("u", "0123456789abcdefXY").string(), "x"), "0123456789abcdefXY");
+  ::setenv("ISPLITEE_TOKEN", "short", 1);
+  try {
+    (void)read_token("", "live.token_file");
+    ADD_FAILURE() << "a 5-character token was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("live.token_file: the token has 5 characters"),
+              std::string::npos)
+        << e.what();
+  }
+  ::unsetenv("ISPLITEE_TOKEN");
+  EXPECT_THROW((void)read_token(dir.write("empty", " \n").string(), "x"), Error);
+  try {
+    (void)read_token((dir.path() / "missing").string(), "serve");
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kIo);
+  }
+}
+
+// The process-wide network transport: absent until installed, replaced, uninstalled by an empty one;
+// half a transport is refused.
+TEST(NetworkTransport, InstallReplaceUninstall) {
+  EXPECT_EQ(network_transport(), nullptr);
+  auto connect = [](const RemoteCloud&) -> std::unique_ptr<CloudClient> { return nullptr; };
+  auto embed = [](std::shared_ptr<CloudService> s) { return in_process_client(std::move(s)); };
+  set_network_transport({"a", connect, embed});
+  ASSERT_NE(network_transport(), nullptr);
+  EXPECT_EQ(network_transport()->name, "a");
+  set_network_transport({"b", connect, embed});
+  EXPECT_EQ(network_transport()->name, "b");
+  EXPECT_THROW(set_network_transport({"half", connect, nullptr}), Error);
+  EXPECT_EQ(network_transport()->name, "b");
+  set_network_transport({});
+  EXPECT_EQ(network_transport(), nullptr);
 }
