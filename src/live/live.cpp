@@ -349,7 +349,8 @@ std::shared_ptr<transport::CloudClient> make_client(const LiveSetup& setup) {
   std::unique_ptr<transport::CloudClient> client;
   if (cfg.cloud == "embedded") {
     auto service = make_cloud_service(load_split_model(setup.checkpoint, setup.fold_batchnorm));
-    client = net ? net->embed(std::move(service)) : transport::in_process_client(std::move(service));
+    client =
+        net ? net->embed(std::move(service)) : transport::in_process_client(std::move(service));
   } else {
     ISPLITEE_CHECK(net != nullptr, "live.cloud: '", cfg.cloud,
                    "': a remote cloud needs a network transport, and this program installed none "

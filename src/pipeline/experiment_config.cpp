@@ -112,8 +112,9 @@ ExperimentConfig parse_experiment(const config::Document& doc) {
   c.live = live::parse_live_config(root.object("live"));
   if (c.experiment.mode == "live") check_live(root, c);
   if (c.cost.mode == cost::CostMode::kMeasured && c.experiment.mode != "live")
-    root.object("cost").fail("mode", "\"measured\" charges what a live run measures: set "
-                                     "experiment.mode to \"live\" or use \"paper\"");
+    root.object("cost").fail("mode",
+                             "\"measured\" charges what a live run measures: set "
+                             "experiment.mode to \"live\" or use \"paper\"");
   root.string("isplitee_version", "");  // written into config.resolved.json; informative only
   root.string("git_hash", "");
   root.finish();

@@ -441,7 +441,8 @@ void md_calibration(std::ostringstream& os, const RunReport& r) {
   for (std::size_t e = 0; e < c.temperature.size(); ++e) {
     const double before = 100.0 * c.ece_before[e], after = 100.0 * c.ece_after[e];
     os << "| " << e + 1 << " | " << fmt(c.temperature[e], 3) << " | " << fmt(before, 3) << " | "
-       << fmt(after, 3) << " | " << (after <= before ? "" : "+") << fmt(after - before, 3) << " |\n";
+       << fmt(after, 3) << " | " << (after <= before ? "" : "+") << fmt(after - before, 3)
+       << " |\n";
   }
   os << '\n';
 }

@@ -1,8 +1,8 @@
 #include "isplitee/transport/protocol.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <cctype>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>

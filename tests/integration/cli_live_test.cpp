@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <map>
+#include <memory>
 
 #include <gtest/gtest.h>
 
@@ -51,6 +52,13 @@ std::vector<std::vector<std::string>> csv_rows(const fs::path& p) {
 
 nlohmann::json read_json(const fs::path& p) { return nlohmann::json::parse(std::ifstream(p)); }
 
+/// A best.pt in the cache other than `except` (the first one when `except` is empty).
+fs::path cached_checkpoint(const fs::path& cache, const fs::path& except = {}) {
+  for (const auto& e : fs::recursive_directory_iterator(cache / "models"))
+    if (e.path().filename() == "best.pt" && e.path() != except) return e.path();
+  return {};
+}
+
 /// The steps.csv rows of one policy (column 1), header excluded.
 std::vector<std::vector<std::string>> rows_of(const std::vector<std::vector<std::string>>& rows,
                                               const std::string& policy) {
@@ -74,8 +82,8 @@ void expect_same_decisions(const std::vector<std::vector<std::string>>& a,
 }
 
 /// One metric's mean of the cell (stream, policy) of a report.json.
-double metric_of(const nlohmann::json& report, const std::string& stream,
-                 const std::string& policy, const std::string& name) {
+double metric_of(const nlohmann::json& report, const std::string& stream, const std::string& policy,
+                 const std::string& name) {
   for (const auto& c : report["result"]["cells"])
     if (c["stream"] == stream && c["policy"] == policy)
       for (const auto& m : c["metrics"])
@@ -102,6 +110,7 @@ class LiveRun : public ::testing::Test {
       live_[side] = run_cli("run --config " + shell_quote(cfg_) + set + " --output " +
                             shell_quote((dir_->path() / ("live-" + std::string(side))).string()));
     }
+    ckpt_ = cached_checkpoint(dir_->path() / "cache");  // the only model so far
   }
   static void TearDownTestSuite() { delete dir_; }
   static fs::path run(const std::string& kind, const std::string& side) {
@@ -110,7 +119,9 @@ class LiveRun : public ::testing::Test {
   static TempDir* dir_;
   static std::string cfg_;
   static std::map<std::string, CliResult> replay_, live_;
+  static fs::path ckpt_;  ///< the model the suite trained
 };
+fs::path LiveRun::ckpt_;
 TempDir* LiveRun::dir_ = nullptr;
 std::string LiveRun::cfg_;
 std::map<std::string, CliResult> LiveRun::replay_, LiveRun::live_;
@@ -180,11 +191,12 @@ TEST_F(LiveRun, EmulatedLinkDelaysOffloadsAndKeepsDecisions) {
   ASSERT_EQ(live_["strict"].rc, 0) << live_["strict"].output;
   const auto link = dir_->write("link.csv", "t_seconds,mbps,rtt_ms\n0,50,3\n");
   const auto out = dir_->path() / "link-strict";
-  const auto r = run_cli("run --config " + shell_quote(cfg_) +
-                         " --set cost.side_info=strict --set live.network=" +
-                         shell_quote(link.string()) +
-                         " --set 'policies=[{\"name\":\"i-splitee\"},{\"name\":\"cloud-only\"}]'"
-                         " --output " + shell_quote(out.string()));
+  const auto r =
+      run_cli("run --config " + shell_quote(cfg_) +
+              " --set cost.side_info=strict --set live.network=" + shell_quote(link.string()) +
+              " --set 'policies=[{\"name\":\"i-splitee\"},{\"name\":\"cloud-only\"}]'"
+              " --output " +
+              shell_quote(out.string()));
   ASSERT_EQ(r.rc, 0) << r.output;
   const auto a = csv_rows(run("live", "strict") / "steps.csv");
   const auto b = csv_rows(out / "steps.csv");
@@ -201,8 +213,8 @@ TEST_F(LiveRun, EmulatedLinkDelaysOffloadsAndKeepsDecisions) {
 // A malformed link trace stops the run before any work, naming the file and line.
 TEST_F(LiveRun, MalformedLinkTraceIsAConfigError) {
   const auto link = dir_->write("bad-link.csv", "t_seconds,mbps,rtt_ms\n0,-2,3\n");
-  const auto r = run_cli("run --config " + shell_quote(cfg_) + " --set live.network=" +
-                         shell_quote(link.string()) + " --output " +
+  const auto r = run_cli("run --config " + shell_quote(cfg_) +
+                         " --set live.network=" + shell_quote(link.string()) + " --output " +
                          shell_quote((dir_->path() / "never3").string()));
   EXPECT_NE(r.rc, 0) << r.output;
   EXPECT_EQ(count_error_lines(r.output), 1) << r.output;
@@ -219,7 +231,8 @@ TEST_F(LiveRun, UnreachableCloudFallsBackAndFinishes) {
       " --set cost.side_info=strict --set live.cloud=127.0.0.1:1 --set live.deadline_ms=2000"
       " --set experiment.repeats=1"
       " --set 'policies=[{\"name\":\"cloud-only\"},{\"name\":\"edge-threshold\"}]'"
-      " --output " + shell_quote(out.string()));
+      " --output " +
+      shell_quote(out.string()));
   ASSERT_EQ(r.rc, 0) << r.output;
   const auto rep = read_json(out / "report.json");
   const auto steps = csv_rows(out / "steps.csv");
@@ -282,23 +295,73 @@ TEST_F(LiveRun, OraclePolicyIsRefused) {
 }
 
 #if ISPLITEE_WITH_GRPC
+/// `isplitee serve --checkpoint ckpt` on a free loopback port; sets `address` to its HOST:PORT.
+std::unique_ptr<Child> start_serve(const fs::path& ckpt, std::string& address) {
+  auto serve = std::make_unique<Child>(std::vector<std::string>{
+      ISPLITEE_BIN, "serve", "--checkpoint", ckpt.string(), "--listen", "127.0.0.1:0"});
+  const std::string hello = serve->line();
+  const auto at = hello.find("grpc://");
+  if (at == std::string::npos) {
+    ADD_FAILURE() << hello << serve->rest();
+    return serve;
+  }
+  address = hello.substr(at + 7, hello.find(' ', at) - at - 7);
+  return serve;
+}
+
+// Faults through the CLI, with a real server: a cloud holding another model refuses every
+// request, and a 1 ms deadline behind a 5 ms link is always missed. Either way every sample is
+// answered (exit code 0, no step missing) and the report counts each offload as a fallback.
+TEST_F(LiveRun, ServerWithAnotherModelAndMissedDeadlinesFallBack) {
+  const auto ckpt = ckpt_;
+  ASSERT_FALSE(ckpt.empty());
+  const auto trained = run_cli("train --config " + shell_quote(cfg_) + " --set seed=77");
+  ASSERT_EQ(trained.rc, 0) << trained.output;
+  const auto other = cached_checkpoint(dir_->path() / "cache", ckpt);
+  ASSERT_FALSE(other.empty());
+  const auto link = dir_->write("slow-link.csv", "t_seconds,mbps,rtt_ms\n0,100,5\n");
+  const std::string policies =
+      " --set experiment.repeats=1"
+      " --set 'policies=[{\"name\":\"cloud-only\"},{\"name\":\"i-splitee\"}]'";
+  for (const bool wrong_model : {true, false}) {
+    std::string address;
+    auto serve = start_serve(wrong_model ? other : ckpt, address);
+    ASSERT_FALSE(address.empty());
+    const auto out = dir_->path() / (wrong_model ? "other-model" : "missed-deadline");
+    const std::string fault =
+        wrong_model ? ""
+                    : " --set live.deadline_ms=1 --set live.network=" + shell_quote(link.string());
+    const auto r = run_cli("run --config " + shell_quote(cfg_) +
+                           " --set cost.side_info=strict --set live.cloud=" + address + fault +
+                           policies + " --output " + shell_quote(out.string()));
+    ASSERT_EQ(r.rc, 0) << r.output;
+    const auto rep = read_json(out / "report.json");
+    const auto steps = csv_rows(out / "steps.csv");
+    EXPECT_EQ(rows_of(steps, "cloud-only").size(), 3u * 120u) << out;
+    EXPECT_EQ(rows_of(steps, "i-splitee").size(), 3u * 120u) << out;
+    for (const auto& stream : rep["result"]["streams"]) {
+      EXPECT_EQ(metric_of(rep, stream, "cloud-only", "fallback_fraction"), 1.0) << out;
+      EXPECT_EQ(metric_of(rep, stream, "i-splitee", "offload_pct"), 0.0) << out;
+    }
+    ASSERT_EQ(::kill(serve->pid, SIGTERM), 0);
+    const std::string bye = serve->rest();
+    EXPECT_EQ(serve->wait(), 0) << bye;  // the server survived every refused request
+  }
+}
+
 // `isplitee serve` in another process, reached over gRPC on loopback (live.cloud "HOST:PORT"),
 // takes exactly the decisions of the embedded cloud, and so of the replay.
 TEST_F(LiveRun, RemoteServeEqualsEmbedded) {
   ASSERT_EQ(live_["strict"].rc, 0) << live_["strict"].output;
-  fs::path ckpt;
-  for (const auto& e : fs::recursive_directory_iterator(dir_->path() / "cache" / "models"))
-    if (e.path().filename() == "best.pt") ckpt = e.path();
+  const auto ckpt = ckpt_;
   ASSERT_FALSE(ckpt.empty());
-  Child serve({ISPLITEE_BIN, "serve", "--checkpoint", ckpt.string(), "--listen", "127.0.0.1:0"});
-  const std::string hello = serve.line();
-  const auto at = hello.find("grpc://");
-  ASSERT_NE(at, std::string::npos) << hello << serve.rest();
-  const std::string address = hello.substr(at + 7, hello.find(' ', at) - at - 7);
+  std::string address;
+  auto serve = start_serve(ckpt, address);
+  ASSERT_FALSE(address.empty());
   const auto out = dir_->path() / "remote-strict";
   const auto r = run_cli("run --config " + shell_quote(cfg_) +
-                         " --set cost.side_info=strict --set live.cloud=" + address +
-                         " --output " + shell_quote(out.string()));
+                         " --set cost.side_info=strict --set live.cloud=" + address + " --output " +
+                         shell_quote(out.string()));
   ASSERT_EQ(r.rc, 0) << r.output;
   const auto a = csv_rows(run("live", "strict") / "steps.csv");
   const auto b = csv_rows(out / "steps.csv");
@@ -307,9 +370,9 @@ TEST_F(LiveRun, RemoteServeEqualsEmbedded) {
   EXPECT_EQ(rep["config"]["live"]["cloud"], address);
   for (const auto& stream : rep["result"]["streams"])
     EXPECT_EQ(metric_of(rep, stream, "cloud-only", "fallback_fraction"), 0.0) << stream;
-  ASSERT_EQ(::kill(serve.pid, SIGTERM), 0);
-  const std::string bye = serve.rest();
-  EXPECT_EQ(serve.wait(), 0) << bye;
+  ASSERT_EQ(::kill(serve->pid, SIGTERM), 0);
+  const std::string bye = serve->rest();
+  EXPECT_EQ(serve->wait(), 0) << bye;
   EXPECT_NE(bye.find("stopped after"), std::string::npos) << bye;
   EXPECT_EQ(bye.find("stopped after 0 requests"), std::string::npos) << bye;
 }

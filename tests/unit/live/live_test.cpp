@@ -342,16 +342,15 @@ TEST_F(LiveTest, RemoteAndEmbeddedCloudsUseTheInstalledTransport) {
   transport::RemoteCloud seen;
   int embedded = 0;
   const auto cloud = live::make_cloud_service(live::load_split_model(checkpoint_, true));
-  transport::set_network_transport(
-      {"test",
-       [&](const transport::RemoteCloud& r) {
-         seen = r;
-         return transport::in_process_client(cloud);
-       },
-       [&](std::shared_ptr<transport::CloudService> service) {
-         ++embedded;
-         return transport::in_process_client(std::move(service));
-       }});
+  transport::set_network_transport({"test",
+                                    [&](const transport::RemoteCloud& r) {
+                                      seen = r;
+                                      return transport::in_process_client(cloud);
+                                    },
+                                    [&](std::shared_ptr<transport::CloudService> service) {
+                                      ++embedded;
+                                      return transport::in_process_client(std::move(service));
+                                    }});
   const cost::ExitRule rule(0.9);
   const live::LiveProvider remote(s);
   EXPECT_EQ(seen.address, "cloud.example:50051");

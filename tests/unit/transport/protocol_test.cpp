@@ -45,7 +45,7 @@ TEST(Codec, Fp16RoundsToNearestEven) {
   EXPECT_EQ(y[5], 2.0f);                   // carries into the exponent
   EXPECT_EQ(y[6], 5.96046448e-8f);         // the smallest subnormal half
   EXPECT_EQ(y[7], 0.0f);                   // underflow
-  EXPECT_EQ(y[8], 65504.0f);  // overflow saturates to the largest half
+  EXPECT_EQ(y[8], 65504.0f);               // overflow saturates to the largest half
   // Random values stay within half precision's relative error.
   Rng rng(3);
   std::vector<float> r(1000);
@@ -159,8 +159,8 @@ TEST(Token, FromFileOrEnvironmentAndAtLeast16Characters) {
   }
 }
 
-// The process-wide network transport: absent until installed, replaced, uninstalled by an empty one;
-// half a transport is refused.
+// The process-wide network transport: absent until installed, replaced, uninstalled by an empty
+// one; half a transport is refused.
 TEST(NetworkTransport, InstallReplaceUninstall) {
   EXPECT_EQ(network_transport(), nullptr);
   auto connect = [](const RemoteCloud&) -> std::unique_ptr<CloudClient> { return nullptr; };
