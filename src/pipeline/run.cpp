@@ -5,6 +5,7 @@
 #include <ctime>
 #include <iomanip>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include "isplitee/common/atomic_file.hpp"
@@ -12,6 +13,7 @@
 #include "isplitee/common/log.hpp"
 #include "isplitee/common/progress.hpp"
 #include "isplitee/common/text.hpp"
+#include "isplitee/common/work_group.hpp"
 #include "isplitee/data/config.hpp"
 #include "isplitee/data/dataset.hpp"
 #include "isplitee/model/runtime.hpp"
@@ -59,12 +61,13 @@ sim::ExperimentSpec make_spec(const ExperimentConfig& c, const TraceSet& traces)
 
 /// Stages 2–3: every trace (reused or computed), read back, with its report summary.
 TraceSet load_traces(const ExperimentConfig& cfg, const fs::path& checkpoint, bool retrace,
-                     report::RunReport& rep, nlohmann::json& timings) {
+                     report::RunReport& rep, nlohmann::json& timings, WorkGroup& group) {
   auto log = logger();
   auto t0 = Clock::now();
   auto request = make_trace_request(cfg, checkpoint);
   request.force = retrace;
-  const auto artifacts = tracegen::ensure_traces(request);
+  const auto artifacts = group.size() == 1 ? tracegen::ensure_traces(request)
+                                           : tracegen::ensure_traces(request, group);
   timings["traces"] = seconds_since(t0);
   std::size_t reused = 0;
   for (const auto& a : artifacts) reused += a.reused ? 1 : 0;
@@ -133,6 +136,53 @@ void run_policies(const RunPlan& plan, const TraceSet& traces, const RunOptions&
   if (reused > 0)
     logger()->info("resume: {} of {} replay points read back from {}", reused, plan.points.size(),
                    (plan.run_dir / "partial").string());
+  rep.sweep_keys = plan.sweep_keys;
+}
+
+/// Stage 4 over the ranks of `group`: each replay point is one work item (points go round-robin,
+/// point 0 to rank 0, which keeps its steps for steps.csv); results come back to rank 0 as JSON
+/// (report::to_json, which reads back exactly) and are assembled in plan order. Each finished
+/// point is saved in partial/ by the rank that ran it; `resume` reads saved points back.
+void run_policies_spread(const RunPlan& plan, const TraceSet& traces, const RunOptions& options,
+                         report::RunReport& rep, WorkGroup& group) {
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < plan.points.size(); ++i) {
+    std::string n = "replay point " + std::to_string(i);
+    for (const auto& [k, v] : plan.points[i].assignment) n += " " + k + "=" + v.dump();
+    names.push_back(n);
+  }
+  std::size_t own_cells = 0;  // the bar counts this rank's cells (only rank 0 has the plan's)
+  for (const auto& c : plan.cells) own_cells += c.point % group.size() == group.rank() ? 1 : 0;
+  Progress bar("[4/4] policies (rank 0's points)", own_cells, "run", group.rank() == 0);
+  auto progress = [&](std::size_t, std::size_t) { bar.tick(1); };
+  std::optional<sim::ExperimentResult> first;  // point 0, run here (rank 0) with its steps
+  const auto results = group.run_items(names, [&](std::size_t i) {
+    const fs::path saved = point_file(plan.run_dir, i);
+    const auto& cfg = plan.points[i].cfg;
+    if (options.resume && fs::exists(saved) && !(i == 0 && cfg.experiment.record_steps))
+      return read_text_file(saved);
+    auto result = sim::run_experiment(make_spec(cfg, traces), progress);
+    std::string text = report::to_json(result).dump();
+    write_text_atomic(saved, text + "\n");
+    if (i == 0) first = std::move(result);
+    return text;
+  });
+  bar.finish();
+  if (group.rank() != 0) return;
+  for (std::size_t i = 0; i < plan.points.size(); ++i) {
+    sim::ExperimentResult result =
+        i == 0 && first
+            ? std::move(*first)
+            : report::experiment_result_from_json(nlohmann::json::parse(results[i]), names[i]);
+    if (i == 0) {
+      rep.result = std::move(result);
+    } else {
+      report::SweepPoint sp;
+      sp.assignment = plan.points[i].assignment;
+      sp.result = std::move(result);
+      rep.sweep.push_back(std::move(sp));
+    }
+  }
   rep.sweep_keys = plan.sweep_keys;
 }
 
@@ -303,13 +353,12 @@ void log_plan(const RunPlan& plan) {
               plan.cfg.experiment.repeats);
 }
 
-RunOutcome run(const config::Document& doc, const RunOptions& options) {
-  const auto t_start = Clock::now();
-  ISPLITEE_CHECK(!options.dry_run, "run(): a dry run only plans (use plan_run)");
+/// Plans the run, prepares its directory and writes config.resolved.json and run_state.json
+/// (rank 0's part before the model stage).
+RunPlan start_run(const config::Document& doc, const RunOptions& options) {
   auto log = logger();
-  const RunPlan plan = plan_run(doc, options);
-  const ExperimentConfig& cfg = plan.cfg;
-  ExperimentConfig used = cfg;  // what config.resolved.json records: the directory actually used
+  RunPlan plan = plan_run(doc, options);
+  ExperimentConfig used = plan.cfg;  // what config.resolved.json records: the directory used
   used.output_dir = plan.run_dir;
   if (options.resume) {
     ISPLITEE_CHECK(!options.force, "--resume and --force exclude each other");
@@ -325,25 +374,55 @@ RunOutcome run(const config::Document& doc, const RunOptions& options) {
   write_text_atomic(plan.run_dir / "config.resolved.json", resolved_json(used).dump(2) + "\n");
   write_text_atomic(plan.run_dir / "run_state.json",
                     nlohmann::json{{"sweeps", options.sweeps}}.dump(2) + "\n");
+  return plan;
+}
+
+RunOutcome run(const config::Document& doc, const RunOptions& options) {
+  return run(doc, options, local_work_group());
+}
+
+RunOutcome run(const config::Document& doc, const RunOptions& options, WorkGroup& group) {
+  const auto t_start = Clock::now();
+  ISPLITEE_CHECK(!options.dry_run, "run(): a dry run only plans (use plan_run)");
+  auto log = logger();
+  RunPlan plan;
+  const std::string run_dir = group.on_root("plan", [&] {
+    plan = start_run(doc, options);
+    return plan.run_dir.string();
+  });
+  if (group.rank() != 0) {  // the other ranks need the sweep points and where partial/ is
+    plan.points = plan_points(doc, options, &plan.sweep_keys);
+    plan.cfg = plan.points.front().cfg;
+    plan.run_dir = run_dir;
+  }
+  const ExperimentConfig& cfg = plan.cfg;
+  ExperimentConfig used = cfg;
+  used.output_dir = plan.run_dir;
 
   nlohmann::json timings = nlohmann::json::object();
   auto t0 = Clock::now();
-  const fs::path checkpoint = train::ensure_model(make_train_job(cfg));
+  const fs::path checkpoint =
+      group.on_root("model", [&] { return train::ensure_model(make_train_job(cfg)).string(); });
   timings["model"] = seconds_since(t0);
   log->info("[1/4] model: {} ({:.1f} s)", checkpoint.string(), timings["model"].get<double>());
 
   report::RunReport rep;
-  const TraceSet traces = load_traces(cfg, checkpoint, options.retrace, rep, timings);
+  const TraceSet traces = load_traces(cfg, checkpoint, options.retrace, rep, timings, group);
   t0 = Clock::now();
-  run_policies(plan, traces, options, rep);
+  if (group.size() == 1)
+    run_policies(plan, traces, options, rep);
+  else
+    run_policies_spread(plan, traces, options, rep, group);
   timings["policies"] = seconds_since(t0);
+  RunOutcome out;
+  out.run_dir = plan.run_dir;
+  if (group.rank() != 0) return out;  // rank 0 writes the run directory
 
   rep.config = resolved_json(used);
   rep.meta = run_meta(cfg, traces);
   timings["total"] = seconds_since(t_start);
   rep.meta["timings"] = timings;
-  RunOutcome out;
-  out.run_dir = plan.run_dir;
+  if (group.size() > 1) rep.meta["mpi_ranks"] = group.size();
   if (cfg.experiment.record_steps) {
     report::write_steps_csv(out.run_dir / "steps.csv", rep.result);
     out.files.push_back("steps.csv");
