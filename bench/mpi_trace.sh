@@ -30,13 +30,15 @@ measure() {  # name, command…
   echo "   uptime before: $(uptime)"
   /usr/bin/time -f "   %e s wall, %U s user + %S s sys CPU (max RSS of one process %M KiB)" \
     "$@" --set cache_dir="$CACHE" "${SETS[@]}" 2>&1 |
-    grep -E "samples in|s wall|error" | sed 's/^/   /'
+    grep -E "samples in|trace shards|s wall|error" | sed 's/^/   /'
   (cd "$TRACES" && find . -type f ! -path './.*' -print0 | sort -z | xargs -0 sha256sum) >"$SUMS/$name"
 }
 
 measure "1-process-t2" "$BIN" --threads 2 trace --config "$CONFIG" --force
 measure "1-process-t1" "$BIN" --threads 1 trace --config "$CONFIG" --force
 measure "mpirun-np1-t2" "${MPIRUN[@]}" -np 1 "$BIN" --threads 2 trace --config "$CONFIG" --force
+measure "mpirun-np$RANKS-t2" "${MPIRUN[@]}" -np "$RANKS" "$BIN" --threads 2 \
+  trace --config "$CONFIG" --force
 measure "mpirun-np$RANKS-t$THREADS_N" "${MPIRUN[@]}" -np "$RANKS" "$BIN" --threads "$THREADS_N" \
   trace --config "$CONFIG" --force
 for f in "$SUMS"/*; do

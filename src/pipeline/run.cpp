@@ -139,41 +139,81 @@ void run_policies(const RunPlan& plan, const TraceSet& traces, const RunOptions&
   rep.sweep_keys = plan.sweep_keys;
 }
 
-/// Stage 4 over the ranks of `group`: each replay point is one work item (points go round-robin,
-/// point 0 to rank 0, which keeps its steps for steps.csv); results come back to rank 0 as JSON
-/// (report::to_json, which reads back exactly) and are assembled in plan order. Each finished
-/// point is saved in partial/ by the rank that ran it; `resume` reads saved points back.
+/// A replay work item of a spread run: one stream of one sweep point, or a whole point (point 0
+/// when steps.csv needs its steps, which stay on rank 0; live runs).
+struct ReplayItem {
+  std::size_t point = 0;
+  std::optional<std::size_t> stream;  ///< none: every stream of the point
+  std::size_t runs = 0;               ///< policy runs in it (for the progress bar)
+  std::string name;                   ///< names the item in errors
+};
+
+std::vector<ReplayItem> replay_items(const RunPlan& plan, const TraceSet& traces) {
+  std::vector<ReplayItem> items;
+  for (std::size_t i = 0; i < plan.points.size(); ++i) {
+    const auto& cfg = plan.points[i].cfg;
+    const auto defs = stream::resolve_streams(cfg.streams, traces.names);
+    const std::size_t per_stream = cfg.policies.size() * cfg.experiment.repeats;
+    std::string point = "replay point " + std::to_string(i);
+    for (const auto& [k, v] : plan.points[i].assignment) point += " " + k + "=" + v.dump();
+    if ((i == 0 && cfg.experiment.record_steps) || cfg.experiment.mode == "live") {
+      items.push_back({i, std::nullopt, per_stream * defs.size(), point});
+      continue;
+    }
+    for (std::size_t s = 0; s < defs.size(); ++s)
+      items.push_back({i, s, per_stream, point + " stream " + defs[s].name});
+  }
+  return items;
+}
+
+fs::path item_file(const fs::path& run_dir, const ReplayItem& item) {
+  if (!item.stream) return point_file(run_dir, item.point);
+  return run_dir / "partial" /
+         ("point-" + std::to_string(item.point) + "-stream-" + std::to_string(*item.stream) +
+          ".json");
+}
+
+/// Stage 4 over the ranks of `group`: the work items are the streams of every sweep point (items
+/// go round-robin, item 0 to rank 0, which keeps point 0's steps when steps.csv needs them);
+/// results come back to rank 0 as JSON (report::to_json, which reads back exactly) and are merged
+/// per point in stream order (sim::merge_stream_results), so the report equals one process's.
+/// Each finished item is saved in partial/ by the rank that ran it; `resume` reads it back.
 void run_policies_spread(const RunPlan& plan, const TraceSet& traces, const RunOptions& options,
                          report::RunReport& rep, WorkGroup& group) {
+  const auto items = replay_items(plan, traces);
   std::vector<std::string> names;
-  for (std::size_t i = 0; i < plan.points.size(); ++i) {
-    std::string n = "replay point " + std::to_string(i);
-    for (const auto& [k, v] : plan.points[i].assignment) n += " " + k + "=" + v.dump();
-    names.push_back(n);
+  std::size_t own_runs = 0;
+  for (std::size_t k = 0; k < items.size(); ++k) {
+    names.push_back(items[k].name);
+    if (k % group.size() == group.rank()) own_runs += items[k].runs;
   }
-  std::size_t own_cells = 0;  // the bar counts this rank's cells (only rank 0 has the plan's)
-  for (const auto& c : plan.cells) own_cells += c.point % group.size() == group.rank() ? 1 : 0;
-  Progress bar("[4/4] policies (rank 0's points)", own_cells, "run", group.rank() == 0);
+  Progress bar("[4/4] policies (rank 0's share)", own_runs, "run", group.rank() == 0);
   auto progress = [&](std::size_t, std::size_t) { bar.tick(1); };
-  std::optional<sim::ExperimentResult> first;  // point 0, run here (rank 0) with its steps
-  const auto results = group.run_items(names, [&](std::size_t i) {
-    const fs::path saved = point_file(plan.run_dir, i);
-    const auto& cfg = plan.points[i].cfg;
-    if (options.resume && fs::exists(saved) && !(i == 0 && cfg.experiment.record_steps))
-      return read_text_file(saved);
-    auto result = sim::run_experiment(make_spec(cfg, traces), progress);
+  std::optional<sim::ExperimentResult> first;  // item 0 when it is point 0 with its steps
+  const auto results = group.run_items(names, [&](std::size_t k) {
+    const auto& item = items[k];
+    const auto& cfg = plan.points[item.point].cfg;
+    const fs::path saved = item_file(plan.run_dir, item);
+    const bool need_steps = !item.stream && item.point == 0 && cfg.experiment.record_steps;
+    if (options.resume && fs::exists(saved) && !need_steps) return read_text_file(saved);
+    auto spec = make_spec(cfg, traces);
+    if (item.stream) spec.stream_subset = {*item.stream};
+    auto result = sim::run_experiment(spec, progress);
     std::string text = report::to_json(result).dump();
     write_text_atomic(saved, text + "\n");
-    if (i == 0) first = std::move(result);
+    if (need_steps) first = std::move(result);
     return text;
   });
   bar.finish();
   if (group.rank() != 0) return;
-  for (std::size_t i = 0; i < plan.points.size(); ++i) {
-    sim::ExperimentResult result =
-        i == 0 && first
+  std::vector<std::vector<sim::ExperimentResult>> parts(plan.points.size());
+  for (std::size_t k = 0; k < items.size(); ++k)
+    parts[items[k].point].push_back(
+        k == 0 && first
             ? std::move(*first)
-            : report::experiment_result_from_json(nlohmann::json::parse(results[i]), names[i]);
+            : report::experiment_result_from_json(nlohmann::json::parse(results[k]), names[k]));
+  for (std::size_t i = 0; i < plan.points.size(); ++i) {
+    sim::ExperimentResult result = sim::merge_stream_results(std::move(parts[i]));
     if (i == 0) {
       rep.result = std::move(result);
     } else {

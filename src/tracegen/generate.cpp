@@ -443,12 +443,18 @@ std::vector<TraceArtifact> ensure_traces(const TraceRequest& req, WorkGroup& gro
                       std::to_string(r.second) + ")");
     }
   std::optional<Loaded> loaded;  // once per rank, for its first shard
+  const auto t0 = std::chrono::steady_clock::now();
+  auto since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  };
   const auto done = group.run_items(names, [&](std::size_t i) {
     const auto& it = items[i];
     return compute_shard(req, loaded, req.trace.distortions[it.trace], arts[it.trace], it.range)
         .dump();
   });
+  const double shard_s = since(t0);
   const auto merged = nlohmann::json::parse(group.on_root("merge trace shards", [&] {
+    const auto t1 = std::chrono::steady_clock::now();
     for (std::size_t i = 0; i < items.size(); ++i)
       arts[items[i].trace].seconds += nlohmann::json::parse(done[i]).at("seconds").get<double>();
     nlohmann::json out = nlohmann::json::array();
@@ -466,6 +472,11 @@ std::vector<TraceArtifact> ensure_traces(const TraceRequest& req, WorkGroup& gro
       }
       out.push_back(artifact_json(a));
     }
+    if (!items.empty())
+      logger()->info(
+          "trace shards: {} over {} ranks in {:.1f} s (wall, model and calibration "
+          "included), merged by rank 0 in {:.1f} s",
+          items.size(), group.size(), shard_s, since(t1));
     return out.dump();
   }));
   std::vector<TraceArtifact> out;
