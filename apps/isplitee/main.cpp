@@ -127,6 +127,7 @@ int main(int argc, char** argv) {
   commands.emplace_back("config", add_config_command(app, g));
   commands.emplace_back("completion", add_completion_command(app, g));  // last: sees the others
 
+  bool parsing = true;  // a command-line error is the same on every rank: printed once, no abort
   try {
     auto args = checked_arguments(app, argc, argv);
     std::reverse(args.begin(), args.end());  // CLI11 takes the vector back to front
@@ -134,17 +135,17 @@ int main(int argc, char** argv) {
       app.parse(args);
     } catch (const CLI::ParseError& e) {
       if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-      std::fprintf(stderr, "isplitee: error: %s\n", one_line(e).c_str());
-      return static_cast<int>(isplitee::ErrorCode::kUsage);
+      return report_failure(one_line(e), static_cast<int>(isplitee::ErrorCode::kUsage), true);
     }
     setup_logging(g.log_level);
     isplitee::set_progress_enabled(!g.quiet && work_group().rank() == 0);
     configure_vision_runtime(g);
+    parsing = false;
     for (const auto& [name, action] : commands)
       if (app.got_subcommand(name)) action();
   } catch (const isplitee::Error& e) {
     return report_failure(e.what(), static_cast<int>(e.code()),
-                          dynamic_cast<const isplitee::GroupError*>(&e) != nullptr);
+                          parsing || dynamic_cast<const isplitee::GroupError*>(&e) != nullptr);
   } catch (const std::exception& e) {
     const std::string vision = describe_vision_error(e);
     if (work_group().size() > 1)

@@ -68,9 +68,9 @@ RunOutcome run(const config::Document& doc, const RunOptions& options);
 /// with the same doc and options). Rank 0 plans, trains (or finds) the model and writes the run
 /// directory; trace shards (tracegen::ensure_traces with the group) and replay items (each stream
 /// of each sweep point) are spread over the ranks, results gathered to rank 0 as JSON and assembled
-/// in plan order, so the traces and report metrics do not depend on the number of ranks. A failure anywhere stops
-/// every rank with one GroupError naming the rank and the work item. Ranks other than 0 return an
-/// outcome with only run_dir set. One process: the same as run(doc, options).
+/// in plan order, so the traces and report metrics do not depend on the number of ranks. A failure
+/// anywhere stops every rank with one GroupError naming the rank and the work item. Ranks other
+/// than 0 return an outcome with only run_dir set. One process: the same as run(doc, options).
 RunOutcome run(const config::Document& doc, const RunOptions& options, WorkGroup& group);
 
 }  // namespace isplitee::pipeline
