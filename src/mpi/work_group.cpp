@@ -1,6 +1,9 @@
 #include <mpi.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -117,6 +120,34 @@ struct Outcome {
   }
 };
 
+// The line a fatal signal prints: which rank died on which work item. A fixed buffer, written by
+// the handler with write(2) only (async-signal-safe); empty between items.
+char g_item_line[1024];
+volatile std::sig_atomic_t g_item_len = 0;
+
+void set_item_line(const std::string& line) {
+  g_item_len = 0;  // never half-updated when a signal comes in between
+  const std::size_t n = std::min(line.size(), sizeof g_item_line);
+  std::memcpy(g_item_line, line.data(), n);
+  g_item_len = static_cast<std::sig_atomic_t>(n);
+}
+
+extern "C" void on_fatal_signal(int sig) {
+  if (g_item_len > 0) {
+    char digits[8];
+    int n = 0;
+    for (int v = sig; v > 0 && n < 7; v /= 10) digits[n++] = static_cast<char>('0' + v % 10);
+    static const char kHead[] = "isplitee: error: ", kTail[] = ": killed by signal ";
+    (void)!::write(2, kHead, sizeof kHead - 1);
+    (void)!::write(2, g_item_line, static_cast<std::size_t>(g_item_len));
+    (void)!::write(2, kTail, sizeof kTail - 1);
+    while (n > 0) (void)!::write(2, &digits[--n], 1);
+    (void)!::write(2, "\n", 1);
+  }
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
 int code_of(const std::exception& e) {
   const auto* err = dynamic_cast<const Error*>(&e);
   return static_cast<int>(err ? err->code() : ErrorCode::kInternal);
@@ -131,6 +162,9 @@ class MpiWorkGroup final : public WorkGroup {
     rank_ = r, size_ = s;
     if (const char* f = std::getenv("ISPLITEE_MPI_FAIL_RANK"))
       fail_first_ = std::to_string(rank_) == f;
+    if (const char* f = std::getenv("ISPLITEE_MPI_CRASH_RANK"))
+      crash_first_ = std::to_string(rank_) == f;
+    for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) std::signal(sig, on_fatal_signal);
   }
   std::size_t rank() const override { return static_cast<std::size_t>(rank_); }
   std::size_t size() const override { return static_cast<std::size_t>(size_); }
@@ -141,6 +175,8 @@ class MpiWorkGroup final : public WorkGroup {
     for (std::size_t i = rank(); i < names.size(); i += size()) {
       try {
         logger()->debug("rank {}: {}", rank_, names[i]);
+        set_item_line("rank " + std::to_string(rank_) + ": " + names[i]);
+        if (crash_first_) std::raise(SIGSEGV);
         if (fail_first_) {
           fail_first_ = false;
           fail(ErrorCode::kInternal, "failed on purpose (ISPLITEE_MPI_FAIL_RANK)");
@@ -152,6 +188,7 @@ class MpiWorkGroup final : public WorkGroup {
         break;
       }
     }
+    set_item_line("");
     const auto all = gather(mine.encode(), rank_, size_);
     std::vector<std::string> out(names.size());
     std::string verdict;  // "<code> rank R: <item>: <message>" or "" (rank 0 decides)
@@ -172,11 +209,13 @@ class MpiWorkGroup final : public WorkGroup {
   std::string on_root(const std::string& what, const std::function<std::string()>& fn) override {
     std::string result, verdict;
     if (rank_ == 0) {
+      set_item_line("rank 0: " + what);
       try {
         result = fn();
       } catch (const std::exception& e) {
         verdict = std::to_string(code_of(e)) + " rank 0: " + what + ": " + e.what();
       }
+      set_item_line("");
     }
     throw_if_failed(verdict);
     broadcast(result, 0);
@@ -194,7 +233,7 @@ class MpiWorkGroup final : public WorkGroup {
   }
 
   int rank_ = 0, size_ = 1;
-  bool fail_first_ = false;
+  bool fail_first_ = false, crash_first_ = false;
 };
 
 }  // namespace

@@ -1,7 +1,7 @@
 // `mpirun -np N isplitee run` on a tiny config (generated IDX dataset, small network, two
 // distortions, a sweep of three points): the trace files and every report metric are the same for
-// N = 1, 2 and 3; a rank that fails stops the run with one line naming the rank and the work item;
-// the rerun reuses the shards that were finished.
+// N = 1, 2 and 3; a rank that fails (or dies of a signal) stops the run with one line naming the
+// rank and the work item; the rerun reuses the shards that were finished.
 
 #include <unistd.h>
 
@@ -132,6 +132,14 @@ TEST_F(MpiRun, TracesAndMetricsDoNotDependOnRanksAndAFailedRankIsNamed) {
 
   // Rank 1 fails on its first work item: one line names it, the exit code is not 0, and the
   // rerun reuses the shards rank 0 finished.
+  fs::remove_all(traces);
+  const auto crash = run(2, "run-crash", "", "ISPLITEE_MPI_CRASH_RANK=1");  // dies of SIGSEGV
+  EXPECT_NE(rc_of(crash), 0) << crash;
+  EXPECT_EQ(count_error_lines(crash), 1) << crash;
+  EXPECT_NE(
+      crash.find("isplitee: error: rank 1: trace none samples [160, 300): killed by signal 11"),
+      std::string::npos)
+      << crash;
   fs::remove_all(traces);
   const auto bad = run(2, "run-bad", "", "ISPLITEE_MPI_FAIL_RANK=1");
   EXPECT_NE(rc_of(bad), 0) << bad;

@@ -18,7 +18,11 @@ bool launched_by_mpi();
 /// Collectives wait by polling with short sleeps, so ranks that wait for rank 0 (training, merging
 /// traces) leave the cores to it instead of spinning.
 ///
-/// Testing hook: ISPLITEE_MPI_FAIL_RANK=R makes rank R fail its first work item of run_items.
+/// A rank killed by a fatal signal (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT) first prints
+/// "isplitee: error: rank R: <work item>: killed by signal N"; mpirun then stops the job.
+///
+/// Testing hooks: ISPLITEE_MPI_FAIL_RANK=R makes rank R fail its first work item of run_items;
+/// ISPLITEE_MPI_CRASH_RANK=R makes it die of SIGSEGV there.
 class Session {
  public:
   Session(int* argc, char*** argv);
