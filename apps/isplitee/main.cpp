@@ -141,8 +141,16 @@ int main(int argc, char** argv) {
     isplitee::set_progress_enabled(!g.quiet && work_group().rank() == 0);
     configure_vision_runtime(g);
     parsing = false;
-    for (const auto& [name, action] : commands)
-      if (app.got_subcommand(name)) action();
+    for (const auto& [name, action] : commands) {
+      if (!app.got_subcommand(name)) continue;
+      // Only run and trace spread over the ranks of mpirun/srun; any other command runs once.
+      if (work_group().size() > 1 && name != "run" && name != "trace") {
+        if (work_group().rank() != 0) continue;
+        spdlog::get("isplitee")
+            ->warn("`isplitee {}` does not spread over MPI ranks: rank 0 runs it", name);
+      }
+      action();
+    }
   } catch (const isplitee::Error& e) {
     return report_failure(e.what(), static_cast<int>(e.code()),
                           parsing || dynamic_cast<const isplitee::GroupError*>(&e) != nullptr);
