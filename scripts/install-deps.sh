@@ -33,6 +33,8 @@ VISION_PACKAGES=(
   # the live cloud over the network (isplitee::grpc, `isplitee serve`); openssl: the TLS test's
   # self-signed certificate
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler openssl
+  # scale-out over the ranks of mpirun / Slurm's srun (isplitee::mpi; README, "MPI and Slurm")
+  libopenmpi-dev openmpi-bin
 )
 
 case "${1:-}" in

@@ -8,6 +8,7 @@
 #include "isplitee/config/node.hpp"
 #include "isplitee/pipeline/plan.hpp"
 #include "isplitee/pipeline/run.hpp"
+#include "parallel.hpp"
 
 namespace isplitee::app {
 
@@ -40,6 +41,12 @@ Action add_run_command(CLI::App& app, const GlobalOptions&) {
                 "print the plan (model and traces cached or to compute, replay cells, ETA) and "
                 "stop without training, tracing or writing anything");
   return [o] {
+    // Under mpirun every rank runs this; a bad config fails once, on rank 0 (then nowhere else).
+    auto& group = work_group();
+    group.on_root("config", [&] {
+      config::Document::load(o->config).apply_overrides(o->sets);
+      return std::string();
+    });
     auto doc = config::Document::load(o->config);
     doc.apply_overrides(o->sets);
     pipeline::RunOptions ro;
@@ -50,10 +57,12 @@ Action add_run_command(CLI::App& app, const GlobalOptions&) {
     ro.resume = o->resume;
     ro.stop_after_points = o->stop_after_points;
     if (o->dry_run) {
-      std::printf("%s", pipeline::format_plan(pipeline::plan_run(doc, ro)).c_str());
+      if (group.rank() == 0)
+        std::printf("%s", pipeline::format_plan(pipeline::plan_run(doc, ro)).c_str());
       return;
     }
-    const auto out = pipeline::run(doc, ro);
+    const auto out = pipeline::run(doc, ro, group);
+    if (group.rank() != 0) return;  // rank 0 wrote the run directory
     std::printf("\n%s\n", report::render_terminal_table(out.report).c_str());
     std::printf("report: %s\n", (out.run_dir / "report.md").c_str());
     std::printf("run directory: %s (%zu files)\n", out.run_dir.c_str(), out.files.size());

@@ -11,6 +11,7 @@
 #include "isplitee/pipeline/plan.hpp"
 #include "isplitee/tracegen/generate.hpp"
 #include "isplitee/train/trainer.hpp"
+#include "parallel.hpp"
 
 namespace isplitee::app {
 namespace {
@@ -41,7 +42,15 @@ Action add_trace_command(CLI::App& app, const GlobalOptions& g) {
                 "print the model and every trace, cached or to compute (with an ETA), and stop");
   (void)g;
   return [o] {
+    // Under mpirun every rank runs this: rank 0 checks the config and trains the model, the ranks
+    // share the trace shards, rank 0 merges and prints.
+    auto& group = work_group();
+    group.on_root("config", [&] {
+      pipeline::load_experiment(o->config, o->sets);
+      return std::string();
+    });
     const auto cfg = pipeline::load_experiment(o->config, o->sets);
+    if (o->dry_run && group.rank() != 0) return;
     if (o->dry_run) {
       auto m = pipeline::plan_model(cfg);
       if (!o->checkpoint.empty()) {
@@ -62,13 +71,15 @@ Action add_trace_command(CLI::App& app, const GlobalOptions& g) {
                   pipeline::format_trace_jobs(traces).c_str());
       return;
     }
-    std::filesystem::path ck = o->checkpoint;
-    if (ck.empty())
-      ck = train::ensure_model(pipeline::make_train_job(cfg));  // uses cfg.checkpoint when set
+    const std::filesystem::path ck = group.on_root("model", [&] {
+      if (!o->checkpoint.empty()) return o->checkpoint;
+      return train::ensure_model(pipeline::make_train_job(cfg)).string();  // cfg.checkpoint first
+    });
     auto req = pipeline::make_trace_request(cfg, ck);
     if (!o->out.empty()) req.trace_dir = o->out;
     req.force = o->force;
-    const auto arts = tracegen::ensure_traces(req);
+    const auto arts = tracegen::ensure_traces(req, group);
+    if (group.rank() != 0) return;
     std::printf("%-28s %-7s %-10s %s\n", "trace", "cached", "img/s",
                 "per-exit accuracy %  ->  directory");
     for (const auto& a : arts) {

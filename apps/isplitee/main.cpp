@@ -1,7 +1,8 @@
 // isplitee: command-line experiment runner for split computing with early exits.
 // main() only wires subcommands and maps failures to exit codes (docs/architecture.md):
 //   0 ok, 1 internal error, 2 usage/config error, 3 bad data, 4 I/O error.
-// Every failure is one line "isplitee: error: …" on stderr. No LibTorch or OpenCV header here:
+// Every failure is one line "isplitee: error: …" on stderr (under mpirun: printed once, by rank 0,
+// or naming the rank that failed; parallel.hpp). No LibTorch or OpenCV header here:
 // the vision side comes in through vision_hooks.hpp, so this file builds in the light build too.
 
 #include <algorithm>
@@ -21,6 +22,7 @@
 #include "isplitee/common/progress.hpp"
 #include "isplitee/common/text.hpp"
 #include "isplitee/version.hpp"
+#include "parallel.hpp"
 #include "vision_hooks.hpp"
 
 namespace isplitee::app {
@@ -45,11 +47,16 @@ std::string version_text() {
 
 void setup_logging(const std::string& level) {
   auto logger = spdlog::get("isplitee");
+  const auto& group = isplitee::app::work_group();
   if (!logger) {
     logger = spdlog::stderr_color_mt("isplitee");
-    logger->set_pattern("%^[%l]%$ %v");
+    logger->set_pattern(group.size() > 1 ? "%^[%l]%$ [rank " + std::to_string(group.rank()) + "] %v"
+                                         : std::string("%^[%l]%$ %v"));
   }
-  logger->set_level(spdlog::level::from_str(level));
+  auto lvl = spdlog::level::from_str(level);
+  // In an MPI job rank 0 tells the story; the others only warn (or debug when asked).
+  if (group.rank() != 0 && lvl == spdlog::level::info) lvl = spdlog::level::warn;
+  logger->set_level(lvl);
 }
 
 /// The command line after argv[0], with `help [COMMAND]` rewritten to `[COMMAND] --help`. Throws
@@ -96,6 +103,7 @@ std::string one_line(const CLI::ParseError& e) {
 
 int main(int argc, char** argv) {
   using namespace isplitee::app;
+  const ParallelScope parallel(&argc, &argv);  // MPI_Init under mpirun/srun (built with MPI)
   CLI::App app{"isplitee: split computing with early exits (I-SplitEE and relatives)", "isplitee"};
   app.require_subcommand(1);
   app.set_version_flag("--version", version_text());
@@ -119,6 +127,7 @@ int main(int argc, char** argv) {
   commands.emplace_back("config", add_config_command(app, g));
   commands.emplace_back("completion", add_completion_command(app, g));  // last: sees the others
 
+  bool parsing = true;  // a command-line error is the same on every rank: printed once, no abort
   try {
     auto args = checked_arguments(app, argc, argv);
     std::reverse(args.begin(), args.end());  // CLI11 takes the vector back to front
@@ -126,19 +135,30 @@ int main(int argc, char** argv) {
       app.parse(args);
     } catch (const CLI::ParseError& e) {
       if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-      std::fprintf(stderr, "isplitee: error: %s\n", one_line(e).c_str());
-      return static_cast<int>(isplitee::ErrorCode::kUsage);
+      return report_failure(one_line(e), static_cast<int>(isplitee::ErrorCode::kUsage), true);
     }
     setup_logging(g.log_level);
-    isplitee::set_progress_enabled(!g.quiet);
+    isplitee::set_progress_enabled(!g.quiet && work_group().rank() == 0);
     configure_vision_runtime(g);
-    for (const auto& [name, action] : commands)
-      if (app.got_subcommand(name)) action();
+    parsing = false;
+    for (const auto& [name, action] : commands) {
+      if (!app.got_subcommand(name)) continue;
+      // Only run and trace spread over the ranks of mpirun/srun; any other command runs once.
+      if (work_group().size() > 1 && name != "run" && name != "trace") {
+        if (work_group().rank() != 0) continue;
+        spdlog::get("isplitee")
+            ->warn("`isplitee {}` does not spread over MPI ranks: rank 0 runs it", name);
+      }
+      action();
+    }
   } catch (const isplitee::Error& e) {
-    std::fprintf(stderr, "isplitee: error: %s\n", e.what());
-    return static_cast<int>(e.code());
+    return report_failure(e.what(), static_cast<int>(e.code()),
+                          parsing || dynamic_cast<const isplitee::GroupError*>(&e) != nullptr);
   } catch (const std::exception& e) {
     const std::string vision = describe_vision_error(e);
+    if (work_group().size() > 1)
+      return report_failure(vision.empty() ? std::string("internal error: ") + e.what() : vision, 1,
+                            false);
     if (!vision.empty()) {
       std::fprintf(stderr, "isplitee: %s\n", vision.c_str());
       return 1;

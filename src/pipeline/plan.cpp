@@ -275,16 +275,24 @@ std::vector<TraceJob> plan_traces(const ExperimentConfig& cfg, const ModelJob& m
   return out;
 }
 
+std::vector<PlanPoint> plan_points(const config::Document& doc, const RunOptions& options,
+                                   std::vector<std::string>* sweep_keys) {
+  std::vector<PlanPoint> points;
+  points.push_back({{}, parse_experiment(doc)});
+  std::vector<SweepAxis> axes;
+  for (const auto& s : options.sweeps) axes.push_back(parse_sweep(s));
+  if (sweep_keys)
+    for (const auto& a : axes) sweep_keys->push_back(a.key);
+  for (const auto& assignment : sweep_grid(axes))
+    points.push_back({assignment, parse_experiment(with_sweep_assignment(doc, assignment))});
+  return points;
+}
+
 RunPlan plan_run(const config::Document& doc, const RunOptions& options) {
   RunPlan p;
   p.cfg = parse_experiment(doc);
   model::check_device(p.cfg.device);
-  std::vector<SweepAxis> axes;
-  for (const auto& s : options.sweeps) axes.push_back(parse_sweep(s));
-  for (const auto& a : axes) p.sweep_keys.push_back(a.key);
-  p.points.push_back({{}, p.cfg});
-  for (const auto& assignment : sweep_grid(axes))
-    p.points.push_back({assignment, parse_experiment(with_sweep_assignment(doc, assignment))});
+  p.points = plan_points(doc, options, &p.sweep_keys);
   p.run_dir = run_directory(doc, p.cfg, options);
 
   p.model = plan_model(p.cfg);

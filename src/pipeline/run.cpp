@@ -5,6 +5,7 @@
 #include <ctime>
 #include <iomanip>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include "isplitee/common/atomic_file.hpp"
@@ -12,6 +13,7 @@
 #include "isplitee/common/log.hpp"
 #include "isplitee/common/progress.hpp"
 #include "isplitee/common/text.hpp"
+#include "isplitee/common/work_group.hpp"
 #include "isplitee/data/config.hpp"
 #include "isplitee/data/dataset.hpp"
 #include "isplitee/model/runtime.hpp"
@@ -59,12 +61,13 @@ sim::ExperimentSpec make_spec(const ExperimentConfig& c, const TraceSet& traces)
 
 /// Stages 2–3: every trace (reused or computed), read back, with its report summary.
 TraceSet load_traces(const ExperimentConfig& cfg, const fs::path& checkpoint, bool retrace,
-                     report::RunReport& rep, nlohmann::json& timings) {
+                     report::RunReport& rep, nlohmann::json& timings, WorkGroup& group) {
   auto log = logger();
   auto t0 = Clock::now();
   auto request = make_trace_request(cfg, checkpoint);
   request.force = retrace;
-  const auto artifacts = tracegen::ensure_traces(request);
+  const auto artifacts = group.size() == 1 ? tracegen::ensure_traces(request)
+                                           : tracegen::ensure_traces(request, group);
   timings["traces"] = seconds_since(t0);
   std::size_t reused = 0;
   for (const auto& a : artifacts) reused += a.reused ? 1 : 0;
@@ -133,6 +136,93 @@ void run_policies(const RunPlan& plan, const TraceSet& traces, const RunOptions&
   if (reused > 0)
     logger()->info("resume: {} of {} replay points read back from {}", reused, plan.points.size(),
                    (plan.run_dir / "partial").string());
+  rep.sweep_keys = plan.sweep_keys;
+}
+
+/// A replay work item of a spread run: one stream of one sweep point, or a whole point (point 0
+/// when steps.csv needs its steps, which stay on rank 0; live runs).
+struct ReplayItem {
+  std::size_t point = 0;
+  std::optional<std::size_t> stream;  ///< none: every stream of the point
+  std::size_t runs = 0;               ///< policy runs in it (for the progress bar)
+  std::string name;                   ///< names the item in errors
+};
+
+std::vector<ReplayItem> replay_items(const RunPlan& plan, const TraceSet& traces) {
+  std::vector<ReplayItem> items;
+  for (std::size_t i = 0; i < plan.points.size(); ++i) {
+    const auto& cfg = plan.points[i].cfg;
+    const auto defs = stream::resolve_streams(cfg.streams, traces.names);
+    const std::size_t per_stream = cfg.policies.size() * cfg.experiment.repeats;
+    std::string point = "replay point " + std::to_string(i);
+    for (const auto& [k, v] : plan.points[i].assignment) point += " " + k + "=" + v.dump();
+    if ((i == 0 && cfg.experiment.record_steps) || cfg.experiment.mode == "live") {
+      items.push_back({i, std::nullopt, per_stream * defs.size(), point});
+      continue;
+    }
+    for (std::size_t s = 0; s < defs.size(); ++s)
+      items.push_back({i, s, per_stream, point + " stream " + defs[s].name});
+  }
+  return items;
+}
+
+fs::path item_file(const fs::path& run_dir, const ReplayItem& item) {
+  if (!item.stream) return point_file(run_dir, item.point);
+  return run_dir / "partial" /
+         ("point-" + std::to_string(item.point) + "-stream-" + std::to_string(*item.stream) +
+          ".json");
+}
+
+/// Stage 4 over the ranks of `group`: the work items are the streams of every sweep point (items
+/// go round-robin, item 0 to rank 0, which keeps point 0's steps when steps.csv needs them);
+/// results come back to rank 0 as JSON (report::to_json, which reads back exactly) and are merged
+/// per point in stream order (sim::merge_stream_results), so the report equals one process's.
+/// Each finished item is saved in partial/ by the rank that ran it; `resume` reads it back.
+void run_policies_spread(const RunPlan& plan, const TraceSet& traces, const RunOptions& options,
+                         report::RunReport& rep, WorkGroup& group) {
+  const auto items = replay_items(plan, traces);
+  std::vector<std::string> names;
+  std::size_t own_runs = 0;
+  for (std::size_t k = 0; k < items.size(); ++k) {
+    names.push_back(items[k].name);
+    if (k % group.size() == group.rank()) own_runs += items[k].runs;
+  }
+  Progress bar("[4/4] policies (rank 0's share)", own_runs, "run", group.rank() == 0);
+  auto progress = [&](std::size_t, std::size_t) { bar.tick(1); };
+  std::optional<sim::ExperimentResult> first;  // item 0 when it is point 0 with its steps
+  const auto results = group.run_items(names, [&](std::size_t k) {
+    const auto& item = items[k];
+    const auto& cfg = plan.points[item.point].cfg;
+    const fs::path saved = item_file(plan.run_dir, item);
+    const bool need_steps = !item.stream && item.point == 0 && cfg.experiment.record_steps;
+    if (options.resume && fs::exists(saved) && !need_steps) return read_text_file(saved);
+    auto spec = make_spec(cfg, traces);
+    if (item.stream) spec.stream_subset = {*item.stream};
+    auto result = sim::run_experiment(spec, progress);
+    std::string text = report::to_json(result).dump();
+    write_text_atomic(saved, text + "\n");
+    if (need_steps) first = std::move(result);
+    return text;
+  });
+  bar.finish();
+  if (group.rank() != 0) return;
+  std::vector<std::vector<sim::ExperimentResult>> parts(plan.points.size());
+  for (std::size_t k = 0; k < items.size(); ++k)
+    parts[items[k].point].push_back(
+        k == 0 && first
+            ? std::move(*first)
+            : report::experiment_result_from_json(nlohmann::json::parse(results[k]), names[k]));
+  for (std::size_t i = 0; i < plan.points.size(); ++i) {
+    sim::ExperimentResult result = sim::merge_stream_results(std::move(parts[i]));
+    if (i == 0) {
+      rep.result = std::move(result);
+    } else {
+      report::SweepPoint sp;
+      sp.assignment = plan.points[i].assignment;
+      sp.result = std::move(result);
+      rep.sweep.push_back(std::move(sp));
+    }
+  }
   rep.sweep_keys = plan.sweep_keys;
 }
 
@@ -303,13 +393,12 @@ void log_plan(const RunPlan& plan) {
               plan.cfg.experiment.repeats);
 }
 
-RunOutcome run(const config::Document& doc, const RunOptions& options) {
-  const auto t_start = Clock::now();
-  ISPLITEE_CHECK(!options.dry_run, "run(): a dry run only plans (use plan_run)");
+/// Plans the run, prepares its directory and writes config.resolved.json and run_state.json
+/// (rank 0's part before the model stage).
+RunPlan start_run(const config::Document& doc, const RunOptions& options) {
   auto log = logger();
-  const RunPlan plan = plan_run(doc, options);
-  const ExperimentConfig& cfg = plan.cfg;
-  ExperimentConfig used = cfg;  // what config.resolved.json records: the directory actually used
+  RunPlan plan = plan_run(doc, options);
+  ExperimentConfig used = plan.cfg;  // what config.resolved.json records: the directory used
   used.output_dir = plan.run_dir;
   if (options.resume) {
     ISPLITEE_CHECK(!options.force, "--resume and --force exclude each other");
@@ -325,25 +414,55 @@ RunOutcome run(const config::Document& doc, const RunOptions& options) {
   write_text_atomic(plan.run_dir / "config.resolved.json", resolved_json(used).dump(2) + "\n");
   write_text_atomic(plan.run_dir / "run_state.json",
                     nlohmann::json{{"sweeps", options.sweeps}}.dump(2) + "\n");
+  return plan;
+}
+
+RunOutcome run(const config::Document& doc, const RunOptions& options) {
+  return run(doc, options, local_work_group());
+}
+
+RunOutcome run(const config::Document& doc, const RunOptions& options, WorkGroup& group) {
+  const auto t_start = Clock::now();
+  ISPLITEE_CHECK(!options.dry_run, "run(): a dry run only plans (use plan_run)");
+  auto log = logger();
+  RunPlan plan;
+  const std::string run_dir = group.on_root("plan", [&] {
+    plan = start_run(doc, options);
+    return plan.run_dir.string();
+  });
+  if (group.rank() != 0) {  // the other ranks need the sweep points and where partial/ is
+    plan.points = plan_points(doc, options, &plan.sweep_keys);
+    plan.cfg = plan.points.front().cfg;
+    plan.run_dir = run_dir;
+  }
+  const ExperimentConfig& cfg = plan.cfg;
+  ExperimentConfig used = cfg;
+  used.output_dir = plan.run_dir;
 
   nlohmann::json timings = nlohmann::json::object();
   auto t0 = Clock::now();
-  const fs::path checkpoint = train::ensure_model(make_train_job(cfg));
+  const fs::path checkpoint =
+      group.on_root("model", [&] { return train::ensure_model(make_train_job(cfg)).string(); });
   timings["model"] = seconds_since(t0);
   log->info("[1/4] model: {} ({:.1f} s)", checkpoint.string(), timings["model"].get<double>());
 
   report::RunReport rep;
-  const TraceSet traces = load_traces(cfg, checkpoint, options.retrace, rep, timings);
+  const TraceSet traces = load_traces(cfg, checkpoint, options.retrace, rep, timings, group);
   t0 = Clock::now();
-  run_policies(plan, traces, options, rep);
+  if (group.size() == 1)
+    run_policies(plan, traces, options, rep);
+  else
+    run_policies_spread(plan, traces, options, rep, group);
   timings["policies"] = seconds_since(t0);
+  RunOutcome out;
+  out.run_dir = plan.run_dir;
+  if (group.rank() != 0) return out;  // rank 0 writes the run directory
 
   rep.config = resolved_json(used);
   rep.meta = run_meta(cfg, traces);
   timings["total"] = seconds_since(t_start);
   rep.meta["timings"] = timings;
-  RunOutcome out;
-  out.run_dir = plan.run_dir;
+  if (group.size() > 1) rep.meta["mpi_ranks"] = group.size();
   if (cfg.experiment.record_steps) {
     report::write_steps_csv(out.run_dir / "steps.csv", rep.result);
     out.files.push_back("steps.csv");

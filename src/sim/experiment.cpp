@@ -108,6 +108,17 @@ Plan make_plan(const ExperimentSpec& spec, const cost::ExitRule& rule) {
   p.sizes = p.env->sizes();
   for (std::size_t i = 0, o = 0; i < p.sizes.size(); o += p.sizes[i++]) p.offsets.push_back(o);
   p.defs = stream::resolve_streams(spec.streams, p.env->names());
+  if (!spec.stream_subset.empty()) {
+    const auto& idx = spec.stream_subset;
+    std::vector<stream::StreamDef> subset;
+    for (std::size_t j = 0; j < idx.size(); ++j) {
+      ISPLITEE_CHECK_CODE(idx[j] < p.defs.size() && (j == 0 || idx[j] > idx[j - 1]),
+                          ErrorCode::kInternal, "experiment: stream subset index ", idx[j],
+                          " out of range or not increasing (", p.defs.size(), " streams)");
+      subset.push_back(p.defs[idx[j]]);
+    }
+    p.defs = std::move(subset);
+  }
   for (const auto& ps : spec.policies) make_policy(ps, p.k, 0);  // parameter errors before work
   p.threads = spec.threads ? spec.threads : std::max(1u, std::thread::hardware_concurrency());
   if (p.env->max_parallel() > 0) p.threads = std::min(p.threads, p.env->max_parallel());
@@ -429,6 +440,22 @@ ExperimentResult run_experiment(const ExperimentSpec& spec, const ProgressCallba
     }
   res.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return res;
+}
+
+ExperimentResult merge_stream_results(std::vector<ExperimentResult> parts) {
+  ISPLITEE_CHECK_CODE(!parts.empty(), ErrorCode::kInternal, "merge_stream_results: no result");
+  ExperimentResult res = std::move(parts.front());
+  for (std::size_t i = 1; i < parts.size(); ++i) {
+    auto& p = parts[i];
+    ISPLITEE_CHECK_CODE(p.policies == res.policies && p.trace_names == res.trace_names &&
+                            p.repeats == res.repeats && p.seed == res.seed,
+                        ErrorCode::kInternal, "merge_stream_results: part ", i,
+                        " is from another experiment");
+    res.streams.insert(res.streams.end(), p.streams.begin(), p.streams.end());
+    for (auto& c : p.cells) res.cells.push_back(std::move(c));
+    res.wall_seconds = std::max(res.wall_seconds, p.wall_seconds);
+  }
   return res;
 }
 

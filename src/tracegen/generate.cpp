@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <chrono>
 #include <numeric>
+#include <optional>
+#include <utility>
 
 #include <torch/torch.h>
 
@@ -12,6 +14,7 @@
 #include "isplitee/common/log.hpp"
 #include "isplitee/common/progress.hpp"
 #include "isplitee/common/sha256.hpp"
+#include "isplitee/common/work_group.hpp"
 #include "isplitee/data/dataset.hpp"
 #include "isplitee/data/loader.hpp"
 #include "isplitee/model/checkpoint.hpp"
@@ -183,19 +186,24 @@ void fill_manifest(trace::Manifest& m, const TraceRequest& req, const Loaded& l,
 // One trace: the loader decodes and distorts the next batch on its worker threads while the
 // network runs on this one (data::BatchLoader prefetches), so loading overlaps compute; every
 // image's distortion is seeded by its sample id, so the result does not depend on threads.
+// Rows [begin, end) only (a shard) when `end` is given: its batches are those of the whole trace
+// when `begin` is a multiple of the batch size.
 trace::Trace run_trace(const TraceRequest& req, Loaded& l, const distort::DistortionSpec& spec,
-                       const std::string& key, double* seconds) {
+                       const std::string& key, double* seconds, std::size_t begin = 0,
+                       std::size_t end = static_cast<std::size_t>(-1)) {
   const auto t0 = std::chrono::steady_clock::now();
   auto& net = *l.ck.net;
   const torch::Device device(model::check_device(req.device));
   const TraceInput in = open_trace_input(req, l, spec);
-  const std::size_t n = in.ds->size();
+  end = std::min(end, in.ds->size());
+  ISPLITEE_ASSERT(begin <= end, "trace rows [", begin, ", ", end, ") out of range");
+  const std::size_t n = end - begin;
   const bool calibrated = !l.calibration.empty();
   trace::Trace t = empty_trace(n, static_cast<std::size_t>(net.num_exits()),
                                static_cast<std::size_t>(l.ck.config.num_classes),
                                req.trace.save_logits, calibrated);
   std::vector<std::size_t> order(n);
-  std::iota(order.begin(), order.end(), 0);
+  std::iota(order.begin(), order.end(), begin);
   data::BatchLoader loader(in.ds, order, static_cast<std::size_t>(req.trace.batch_size),
                            req.data.preprocess, in.transform, static_cast<int>(req.trace.workers));
   Progress bar("trace " + distort::label(spec), n, "img", req.progress && progress_enabled());
@@ -258,7 +266,223 @@ void write_trace_dir(const fs::path& dir, const trace::Trace& t) {
                       ec.message());
 }
 
+// The artifact of a trace the cache already holds (validated); false when it must be computed.
+bool reuse_cached(const TraceRequest& req, const std::string& sha,
+                  const distort::DistortionSpec& spec, TraceArtifact& a) {
+  if (req.force || !fs::exists(a.directory / "manifest.json")) return false;
+  trace::Trace t;
+  try {
+    t = trace::read_trace(a.directory);
+  } catch (const Error& e) {
+    fail(ErrorCode::kData, "cached trace is invalid: ", e.what(),
+         "; rerun with --force to recompute it");
+  }
+  check_cached(t, a.directory, a.cache_key, sha, req, spec);
+  a.reused = true;
+  a.exit_accuracy = trace::exit_accuracy(t);
+  logger()->info("trace {}: reusing {}", a.name, a.directory.string());
+  return true;
+}
+
+// ---- ensure_traces over a WorkGroup: shards computed by the ranks, merged by rank 0 ------------
+
+nlohmann::json artifact_json(const TraceArtifact& a) {
+  return {{"name", a.name},
+          {"directory", a.directory.string()},
+          {"cache_key", a.cache_key},
+          {"reused", a.reused},
+          {"exit_accuracy", a.exit_accuracy},
+          {"seconds", a.seconds},
+          {"images_per_s", a.images_per_s}};
+}
+
+TraceArtifact artifact_from_json(const nlohmann::json& j) {
+  TraceArtifact a;
+  a.name = j.at("name").get<std::string>();
+  a.directory = j.at("directory").get<std::string>();
+  a.cache_key = j.at("cache_key").get<std::string>();
+  a.reused = j.at("reused").get<bool>();
+  a.exit_accuracy = j.at("exit_accuracy").get<std::vector<double>>();
+  a.seconds = j.at("seconds").get<double>();
+  a.images_per_s = j.at("images_per_s").get<double>();
+  return a;
+}
+
+// Where the shards of a trace directory live until rank 0 merges them (a sibling, hidden).
+fs::path shard_root(const fs::path& trace_directory) {
+  return trace_directory.parent_path() / (".shards-" + trace_directory.filename().string());
+}
+
+fs::path shard_dir(const fs::path& trace_directory, std::pair<std::size_t, std::size_t> r) {
+  return shard_root(trace_directory) / (std::to_string(r.first) + "-" + std::to_string(r.second));
+}
+
+// Rank 0's look-up: every trace's key and directory, reused when cached, and the sample count.
+nlohmann::json lookup_traces(const TraceRequest& req) {
+  ISPLITEE_CHECK(!req.trace_dir.empty(), "trace: no output directory for traces");
+  ISPLITEE_CHECK_CODE(fs::exists(req.checkpoint), ErrorCode::kIo, "trace: checkpoint ",
+                      req.checkpoint.string(), " not found (train one with `isplitee train`)");
+  const std::string sha = sha256_file(req.checkpoint);
+  nlohmann::json traces = nlohmann::json::array();
+  bool any = false;
+  for (const auto& spec : req.trace.distortions) {
+    TraceArtifact a;
+    a.name = distort::label(spec);
+    a.cache_key = trace_cache_key(sha, req.data, req.trace, spec, req.seed);
+    a.directory = req.trace_dir / trace_directory_name(a.name, a.cache_key);
+    std::error_code ec;
+    if (req.force) fs::remove_all(shard_root(a.directory), ec);  // recompute every shard too
+    any = !reuse_cached(req, sha, spec, a) || any;
+    traces.push_back(artifact_json(a));
+  }
+  const std::size_t n = any ? open_limited(req.data, req.trace)->size() : 0;
+  return {{"samples", n}, {"traces", traces}};
+}
+
+// One shard: reused when a complete one of the same trace is there, else computed and written
+// atomically. Returns {"seconds": s} (0 when reused).
+nlohmann::json compute_shard(const TraceRequest& req, std::optional<Loaded>& loaded,
+                             const distort::DistortionSpec& spec, const TraceArtifact& a,
+                             std::pair<std::size_t, std::size_t> r) {
+  const fs::path dir = shard_dir(a.directory, r);
+  if (fs::exists(dir / "manifest.json")) {
+    try {
+      const auto t = trace::read_trace(dir);
+      const auto& x = t.manifest.extra;
+      if (t.num_samples == r.second - r.first && x.is_object() &&
+          x.value("cache_key", std::string()) == a.cache_key) {
+        logger()->info("trace {}: reusing shard {}", a.name, dir.string());
+        return {{"seconds", 0.0}};
+      }
+    } catch (const Error& e) {
+      logger()->warn("trace {}: recomputing shard {} ({})", a.name, dir.string(), e.what());
+    }
+  }
+  if (!loaded) loaded = load_for_tracing(req);
+  double seconds = 0;
+  const auto t = run_trace(req, *loaded, spec, a.cache_key, &seconds, r.first, r.second);
+  fs::create_directories(dir.parent_path());
+  write_trace_dir(dir, t);
+  return {{"seconds", seconds}};
+}
+
+template <typename T>
+void append(std::vector<T>& to, const std::vector<T>& from) {
+  to.insert(to.end(), from.begin(), from.end());
+}
+
+// The shards of one trace, in row order, as the trace one process computes. Every shard must
+// carry the same manifest but for its sample ids (same model, calibration and inputs).
+trace::Trace merge_shards(const fs::path& directory,
+                          const std::vector<std::pair<std::size_t, std::size_t>>& ranges) {
+  trace::Trace out;
+  nlohmann::json first;
+  for (const auto& r : ranges) {
+    const fs::path dir = shard_dir(directory, r);
+    auto t = trace::read_trace(dir);
+    auto m = trace::manifest_to_json(t.manifest);
+    m.erase("sample_ids");
+    if (out.num_samples == 0) {
+      out.manifest = t.manifest;
+      out.manifest.sample_ids.clear();
+      out.num_exits = t.num_exits;
+      first = m;
+    }
+    ISPLITEE_CHECK_CODE(m == first, ErrorCode::kData, "trace shard ", dir.string(),
+                        ": its manifest differs from the first shard's (ranks with another model, "
+                        "calibration or library version?); rerun with --force");
+    out.num_samples += t.num_samples;
+    using Column = std::pair<std::vector<float>*, const std::vector<float>*>;
+    for (const Column& c : std::initializer_list<Column>{{&out.conf, &t.conf},
+                                                         {&out.entropy, &t.entropy},
+                                                         {&out.margin, &t.margin},
+                                                         {&out.logits, &t.logits},
+                                                         {&out.conf_cal, &t.conf_cal},
+                                                         {&out.entropy_cal, &t.entropy_cal},
+                                                         {&out.margin_cal, &t.margin_cal}})
+      append(*c.first, *c.second);
+    append(out.pred, t.pred);
+    append(out.label, t.label);
+    append(out.manifest.sample_ids, t.manifest.sample_ids);
+  }
+  return out;
+}
+
 }  // namespace
+
+std::vector<std::pair<std::size_t, std::size_t>> shard_ranges(std::size_t n, std::size_t batch,
+                                                              std::size_t shards) {
+  ISPLITEE_CHECK(batch > 0 && shards > 0, "shard_ranges: batch and shards must be > 0");
+  const std::size_t batches = (n + batch - 1) / batch;
+  std::vector<std::pair<std::size_t, std::size_t>> out;
+  for (std::size_t s = 0; s < shards; ++s) {
+    const std::size_t b0 = batches * s / shards, b1 = batches * (s + 1) / shards;
+    if (b1 > b0) out.emplace_back(b0 * batch, std::min(n, b1 * batch));
+  }
+  return out;
+}
+
+std::vector<TraceArtifact> ensure_traces(const TraceRequest& req, WorkGroup& group) {
+  if (group.size() == 1) return ensure_traces(req);
+  const auto plan = nlohmann::json::parse(
+      group.on_root("trace cache look-up", [&] { return lookup_traces(req).dump(); }));
+  std::vector<TraceArtifact> arts;
+  for (const auto& j : plan.at("traces")) arts.push_back(artifact_from_json(j));
+  const auto ranges = shard_ranges(plan.at("samples").get<std::size_t>(),
+                                   static_cast<std::size_t>(req.trace.batch_size), group.size());
+  struct Item {
+    std::size_t trace;
+    std::pair<std::size_t, std::size_t> range;
+  };
+  std::vector<Item> items;
+  std::vector<std::string> names;
+  for (std::size_t d = 0; d < arts.size(); ++d)
+    for (const auto& r : arts[d].reused ? decltype(ranges){} : ranges) {
+      items.push_back({d, r});
+      names.push_back("trace " + arts[d].name + " samples [" + std::to_string(r.first) + ", " +
+                      std::to_string(r.second) + ")");
+    }
+  std::optional<Loaded> loaded;  // once per rank, for its first shard
+  const auto t0 = std::chrono::steady_clock::now();
+  auto since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  };
+  const auto done = group.run_items(names, [&](std::size_t i) {
+    const auto& it = items[i];
+    return compute_shard(req, loaded, req.trace.distortions[it.trace], arts[it.trace], it.range)
+        .dump();
+  });
+  const double shard_s = since(t0);
+  const auto merged = nlohmann::json::parse(group.on_root("merge trace shards", [&] {
+    const auto t1 = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < items.size(); ++i)
+      arts[items[i].trace].seconds += nlohmann::json::parse(done[i]).at("seconds").get<double>();
+    nlohmann::json out = nlohmann::json::array();
+    for (auto& a : arts) {
+      if (!a.reused) {
+        const auto t = merge_shards(a.directory, ranges);
+        write_trace_dir(a.directory, t);
+        std::error_code ec;
+        fs::remove_all(shard_root(a.directory), ec);
+        a.exit_accuracy = trace::exit_accuracy(t);
+        a.images_per_s = a.seconds > 0 ? static_cast<double>(t.num_samples) / a.seconds : 0.0;
+        logger()->info(
+            "trace {}: {} samples in {} shards, {:.1f} s of work ({:.0f} img/s per rank) -> {}",
+            a.name, t.num_samples, ranges.size(), a.seconds, a.images_per_s, a.directory.string());
+      }
+      out.push_back(artifact_json(a));
+    }
+    if (!items.empty())
+      logger()->info(
+          "trace shards: {} over {} ranks in {:.1f} s (wall, model and calibration "
+          "included), merged by rank 0 in {:.1f} s",
+          items.size(), group.size(), shard_s, since(t1));
+    return out.dump();
+  }));
+  std::vector<TraceArtifact> out;
+  for (const auto& j : merged) out.push_back(artifact_from_json(j));
+  return out;
+}
 
 std::string trace_cache_key(const std::string& checkpoint_sha256, const data::DatasetConfig& data,
                             const TraceConfig& cfg, const distort::DistortionSpec& spec,
@@ -300,18 +524,8 @@ std::vector<TraceArtifact> ensure_traces(const TraceRequest& req) {
     a.name = distort::label(spec);
     a.cache_key = trace_cache_key(sha, req.data, req.trace, spec, req.seed);
     a.directory = req.trace_dir / trace_directory_name(a.name, a.cache_key);
-    if (!req.force && fs::exists(a.directory / "manifest.json")) {
-      trace::Trace t;
-      try {
-        t = trace::read_trace(a.directory);
-      } catch (const Error& e) {
-        fail(ErrorCode::kData, "cached trace is invalid: ", e.what(),
-             "; rerun with --force to recompute it");
-      }
-      check_cached(t, a.directory, a.cache_key, sha, req, spec);
-      a.reused = true;
-      a.exit_accuracy = trace::exit_accuracy(t);
-      logger()->info("trace {}: reusing {}", a.name, a.directory.string());
+    if (reuse_cached(req, sha, spec, a)) {
+      // found in the cache
     } else {
       if (!loaded) loaded = load_for_tracing(req);
       const auto t = run_trace(req, *loaded, spec, a.cache_key, &a.seconds);

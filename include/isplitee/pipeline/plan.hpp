@@ -97,6 +97,11 @@ struct RunPlan {
 /// from a short measured replay). Errors are the same as run()'s.
 RunPlan plan_run(const config::Document& doc, const RunOptions& options);
 
+/// The sweep points of a run: the base config, then the grid of options.sweeps (first axis
+/// slowest), each parsed; the sweep keys go to `sweep_keys` when given. Cheap: no cache look-up.
+std::vector<PlanPoint> plan_points(const config::Document& doc, const RunOptions& options,
+                                   std::vector<std::string>* sweep_keys = nullptr);
+
 /// The model stage alone (what `isplitee train --dry-run` prints). `directory` replaces the cache
 /// directory of the model when not empty (`isplitee train --out`).
 ModelJob plan_model(const ExperimentConfig& cfg, const std::filesystem::path& directory = {});

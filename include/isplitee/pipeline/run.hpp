@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "isplitee/common/work_group.hpp"
 #include "isplitee/config/node.hpp"
 #include "isplitee/pipeline/experiment.hpp"
 #include "isplitee/report/report.hpp"
@@ -62,5 +63,14 @@ struct RunOutcome {
 /// replay point is kept in <run_dir>/partial/ until the report is written, so `resume` skips it.
 /// Prints one line per stage to the log and a progress bar over policy runs.
 RunOutcome run(const config::Document& doc, const RunOptions& options);
+
+/// run() spread over the processes of `group` (`mpirun -np N isplitee run`: every rank calls it
+/// with the same doc and options). Rank 0 plans, trains (or finds) the model and writes the run
+/// directory; trace shards (tracegen::ensure_traces with the group) and replay items (each stream
+/// of each sweep point) are spread over the ranks, results gathered to rank 0 as JSON and assembled
+/// in plan order, so the traces and report metrics do not depend on the number of ranks. A failure
+/// anywhere stops every rank with one GroupError naming the rank and the work item. Ranks other
+/// than 0 return an outcome with only run_dir set. One process: the same as run(doc, options).
+RunOutcome run(const config::Document& doc, const RunOptions& options, WorkGroup& group);
 
 }  // namespace isplitee::pipeline

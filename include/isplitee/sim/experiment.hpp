@@ -38,6 +38,9 @@ struct ExperimentSpec {
   bool record_steps = false;
   std::size_t curve_points = 100;
   std::size_t decision_batch = 1;  ///< decisions taken before their outcomes are observed
+  /// Only these streams (indices into the resolved streams, increasing); empty = every stream.
+  /// Results of disjoint subsets merge back with merge_stream_results (runs spread over processes).
+  std::vector<std::size_t> stream_subset;
 };
 
 /// How a policy's change detector did on one change of a scheduled stream: an alarm counts for
@@ -88,7 +91,7 @@ struct CellResult {
 struct ExperimentResult {
   cost::CostConfig cost;
   std::string mode = "replay";  ///< the environment provider's mode
-  cost::MeasuredUnits units;    ///< live runs: edge time of the whole network, input and split bytes
+  cost::MeasuredUnits units;  ///< live runs: edge time of the whole network, input and split bytes
   std::vector<double> depths;
   std::size_t num_arms = 0, repeats = 0, threads = 0;
   std::uint64_t seed = 0;
@@ -109,5 +112,10 @@ using ProgressCallback = std::function<void(std::size_t done, std::size_t total)
 /// Runs the experiment. Seeds derive from (seed, stream name, policy label, repeat), so a result
 /// never depends on thread count or on the order of lists.
 ExperimentResult run_experiment(const ExperimentSpec& spec, const ProgressCallback& progress = {});
+
+/// One result from the results of disjoint stream subsets of one experiment (stream_subset), given
+/// in stream order: streams and cells concatenated, wall_seconds the largest. Equal to the result
+/// of the whole experiment but for wall_seconds (a cell depends only on its stream's seeds).
+ExperimentResult merge_stream_results(std::vector<ExperimentResult> parts);
 
 }  // namespace isplitee::sim

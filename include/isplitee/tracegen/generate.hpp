@@ -6,8 +6,10 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "isplitee/common/work_group.hpp"
 #include "isplitee/data/config.hpp"
 #include "isplitee/distort/distortion.hpp"
 #include "isplitee/trace/trace.hpp"
@@ -56,6 +58,21 @@ std::string trace_directory_name(const std::string& label, const std::string& ca
 /// the same cache key exists and validates (a corrupt one is an Error(kData) that suggests
 /// --force), else computed and written atomically (whole directory renamed into place).
 std::vector<TraceArtifact> ensure_traces(const TraceRequest& req);
+
+/// ensure_traces() spread over the processes of `group` (mpirun; every rank calls it). Rank 0
+/// looks every trace up in the cache; each trace to compute is cut into group.size() shards of
+/// whole batches (trace.batch_size, so every batch is the one a single process computes), which
+/// the ranks compute and write atomically under <trace_dir>/.shards-<trace
+/// directory>/<begin>-<end>/; rank 0 then merges each trace's shards into the directory one process
+/// writes (byte-identical) and removes them. A complete shard left by a failed run is reused
+/// (`force` removes them first). Every rank gets the artifacts; seconds adds up the shards' work.
+/// One process: ensure_traces(req).
+std::vector<TraceArtifact> ensure_traces(const TraceRequest& req, WorkGroup& group);
+
+/// The sample ranges [begin, end) of at most `shards` shards of n samples: whole batches of
+/// `batch` each (the last may be short), as even as the batches allow, in order.
+std::vector<std::pair<std::size_t, std::size_t>> shard_ranges(std::size_t n, std::size_t batch,
+                                                              std::size_t shards);
 
 /// Computes one trace in memory (no cache): the checkpoint's K exits on every sample of the split,
 /// after the seeded distortion. The manifest holds no timings, so equal inputs give equal files.

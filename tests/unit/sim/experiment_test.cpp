@@ -70,6 +70,26 @@ TEST(Experiment, BitIdenticalAcrossThreadCounts) {
   EXPECT_EQ(a.streams, (std::vector<std::string>{"none", "noise@1", "noise@2", "drift"}));
 }
 
+TEST(Experiment, StreamSubsetsMergeToTheWholeExperiment) {
+  // What `mpirun` does with a replay point: one stream per rank, merged on rank 0 after a JSON
+  // round trip.
+  auto spec = small_spec();
+  spec.threads = 2;
+  const auto whole = run_experiment(spec);
+  ASSERT_EQ(whole.streams.size(), 4u);  // three traces and the drift schedule
+  std::vector<ExperimentResult> parts;
+  for (const auto& subset : std::vector<std::vector<std::size_t>>{{0}, {1, 2}, {3}}) {
+    spec.stream_subset = subset;
+    parts.push_back(report::experiment_result_from_json(report::to_json(run_experiment(spec))));
+  }
+  EXPECT_EQ(parts[1].streams, (std::vector<std::string>{whole.streams[1], whole.streams[2]}));
+  EXPECT_EQ(canonical(merge_stream_results(std::move(parts))), canonical(whole));
+  spec.stream_subset = {2, 1};
+  EXPECT_THROW(run_experiment(spec), Error);
+  spec.stream_subset = {4};
+  EXPECT_THROW(run_experiment(spec), Error);
+}
+
 TEST(Experiment, ReferenceMetricsHold) {
   auto spec = small_spec();
   spec.threads = 2;
