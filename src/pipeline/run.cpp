@@ -139,11 +139,13 @@ void run_policies(const RunPlan& plan, const TraceSet& traces, const RunOptions&
   rep.sweep_keys = plan.sweep_keys;
 }
 
-/// A replay work item of a spread run: one stream of one sweep point, or a whole point (point 0
-/// when steps.csv needs its steps, which stay on rank 0; live runs).
+/// A replay work item of a spread run: one policy on one stream of one sweep point (all its
+/// repeats: a cell's statistics are over them), or a whole point (point 0 when steps.csv needs its
+/// steps, which stay on rank 0; live runs).
 struct ReplayItem {
   std::size_t point = 0;
-  std::optional<std::size_t> stream;  ///< none: every stream of the point
+  std::optional<std::size_t> stream;  ///< none: every cell of the point
+  std::size_t policy = 0;             ///< index into the point's policies (with a stream)
   std::size_t runs = 0;               ///< policy runs in it (for the progress bar)
   std::string name;                   ///< names the item in errors
 };
@@ -153,15 +155,17 @@ std::vector<ReplayItem> replay_items(const RunPlan& plan, const TraceSet& traces
   for (std::size_t i = 0; i < plan.points.size(); ++i) {
     const auto& cfg = plan.points[i].cfg;
     const auto defs = stream::resolve_streams(cfg.streams, traces.names);
-    const std::size_t per_stream = cfg.policies.size() * cfg.experiment.repeats;
+    const std::size_t repeats = cfg.experiment.repeats;
     std::string point = "replay point " + std::to_string(i);
     for (const auto& [k, v] : plan.points[i].assignment) point += " " + k + "=" + v.dump();
     if ((i == 0 && cfg.experiment.record_steps) || cfg.experiment.mode == "live") {
-      items.push_back({i, std::nullopt, per_stream * defs.size(), point});
+      items.push_back({i, std::nullopt, 0, repeats * cfg.policies.size() * defs.size(), point});
       continue;
     }
     for (std::size_t s = 0; s < defs.size(); ++s)
-      items.push_back({i, s, per_stream, point + " stream " + defs[s].name});
+      for (std::size_t q = 0; q < cfg.policies.size(); ++q)
+        items.push_back({i, s, q, repeats,
+                         point + " stream " + defs[s].name + " policy " + cfg.policies[q].label});
   }
   return items;
 }
@@ -170,13 +174,14 @@ fs::path item_file(const fs::path& run_dir, const ReplayItem& item) {
   if (!item.stream) return point_file(run_dir, item.point);
   return run_dir / "partial" /
          ("point-" + std::to_string(item.point) + "-stream-" + std::to_string(*item.stream) +
-          ".json");
+          "-policy-" + std::to_string(item.policy) + ".json");
 }
 
-/// Stage 4 over the ranks of `group`: the work items are the streams of every sweep point (items
-/// go round-robin, item 0 to rank 0, which keeps point 0's steps when steps.csv needs them);
-/// results come back to rank 0 as JSON (report::to_json, which reads back exactly) and are merged
-/// per point in stream order (sim::merge_stream_results), so the report equals one process's.
+/// Stage 4 over the ranks of `group`: the work items are the (stream, policy) cells of every sweep
+/// point (items go round-robin, item 0 to rank 0, which keeps point 0's steps when steps.csv needs
+/// them); results come back to rank 0 as JSON (report::to_json, which reads back exactly) and are
+/// merged per point in cell order (sim::merge_partial_results), so the report equals one
+/// process's.
 /// Each finished item is saved in partial/ by the rank that ran it; `resume` reads it back.
 void run_policies_spread(const RunPlan& plan, const TraceSet& traces, const RunOptions& options,
                          report::RunReport& rep, WorkGroup& group) {
@@ -197,7 +202,10 @@ void run_policies_spread(const RunPlan& plan, const TraceSet& traces, const RunO
     const bool need_steps = !item.stream && item.point == 0 && cfg.experiment.record_steps;
     if (options.resume && fs::exists(saved) && !need_steps) return read_text_file(saved);
     auto spec = make_spec(cfg, traces);
-    if (item.stream) spec.stream_subset = {*item.stream};
+    if (item.stream) {
+      spec.stream_subset = {*item.stream};
+      spec.policies = {cfg.policies[item.policy]};
+    }
     auto result = sim::run_experiment(spec, progress);
     std::string text = report::to_json(result).dump();
     write_text_atomic(saved, text + "\n");
@@ -213,7 +221,7 @@ void run_policies_spread(const RunPlan& plan, const TraceSet& traces, const RunO
             ? std::move(*first)
             : report::experiment_result_from_json(nlohmann::json::parse(results[k]), names[k]));
   for (std::size_t i = 0; i < plan.points.size(); ++i) {
-    sim::ExperimentResult result = sim::merge_stream_results(std::move(parts[i]));
+    sim::ExperimentResult result = sim::merge_partial_results(std::move(parts[i]));
     if (i == 0) {
       rep.result = std::move(result);
     } else {

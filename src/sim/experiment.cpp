@@ -443,19 +443,32 @@ ExperimentResult run_experiment(const ExperimentSpec& spec, const ProgressCallba
   return res;
 }
 
-ExperimentResult merge_stream_results(std::vector<ExperimentResult> parts) {
-  ISPLITEE_CHECK_CODE(!parts.empty(), ErrorCode::kInternal, "merge_stream_results: no result");
+ExperimentResult merge_partial_results(std::vector<ExperimentResult> parts) {
+  ISPLITEE_CHECK_CODE(!parts.empty(), ErrorCode::kInternal, "merge_partial_results: no result");
   ExperimentResult res = std::move(parts.front());
+  auto first_seen = [](std::vector<std::string>& list, const std::string& name) {
+    if (std::find(list.begin(), list.end(), name) == list.end()) list.push_back(name);
+  };
   for (std::size_t i = 1; i < parts.size(); ++i) {
     auto& p = parts[i];
-    ISPLITEE_CHECK_CODE(p.policies == res.policies && p.trace_names == res.trace_names &&
-                            p.repeats == res.repeats && p.seed == res.seed,
-                        ErrorCode::kInternal, "merge_stream_results: part ", i,
+    ISPLITEE_CHECK_CODE(p.trace_names == res.trace_names && p.repeats == res.repeats &&
+                            p.seed == res.seed && p.num_arms == res.num_arms,
+                        ErrorCode::kInternal, "merge_partial_results: part ", i,
                         " is from another experiment");
-    res.streams.insert(res.streams.end(), p.streams.begin(), p.streams.end());
+    for (const auto& s : p.streams) first_seen(res.streams, s);
+    for (const auto& q : p.policies) first_seen(res.policies, q);
     for (auto& c : p.cells) res.cells.push_back(std::move(c));
     res.wall_seconds = std::max(res.wall_seconds, p.wall_seconds);
   }
+  const std::size_t np = res.policies.size();
+  ISPLITEE_CHECK_CODE(res.cells.size() == res.streams.size() * np, ErrorCode::kInternal,
+                      "merge_partial_results: ", res.cells.size(), " cells for ",
+                      res.streams.size(), " streams × ", np, " policies");
+  for (std::size_t k = 0; k < res.cells.size(); ++k)
+    ISPLITEE_CHECK_CODE(
+        res.cells[k].stream == res.streams[k / np] && res.cells[k].policy == res.policies[k % np],
+        ErrorCode::kInternal, "merge_partial_results: cell ", k, " is ", res.cells[k].stream, " / ",
+        res.cells[k].policy, ", not in stream-major order");
   return res;
 }
 

@@ -39,7 +39,8 @@ struct ExperimentSpec {
   std::size_t curve_points = 100;
   std::size_t decision_batch = 1;  ///< decisions taken before their outcomes are observed
   /// Only these streams (indices into the resolved streams, increasing); empty = every stream.
-  /// Results of disjoint subsets merge back with merge_stream_results (runs spread over processes).
+  /// Results of disjoint subsets merge back with merge_partial_results (runs spread over
+  /// processes).
   std::vector<std::size_t> stream_subset;
 };
 
@@ -113,9 +114,12 @@ using ProgressCallback = std::function<void(std::size_t done, std::size_t total)
 /// never depends on thread count or on the order of lists.
 ExperimentResult run_experiment(const ExperimentSpec& spec, const ProgressCallback& progress = {});
 
-/// One result from the results of disjoint stream subsets of one experiment (stream_subset), given
-/// in stream order: streams and cells concatenated, wall_seconds the largest. Equal to the result
-/// of the whole experiment but for wall_seconds (a cell depends only on its stream's seeds).
-ExperimentResult merge_stream_results(std::vector<ExperimentResult> parts);
+/// One result from the results of parts of one experiment that cover every (stream, policy) cell
+/// once, given in cell order (stream-major, then policy): each part ran a stream subset
+/// (stream_subset) and any slice of the policy list, e.g. one stream × one policy. Streams and
+/// policies are listed in order of first appearance, cells concatenated, wall_seconds the
+/// largest. Equal to the result of the whole experiment but for wall_seconds: a cell depends only
+/// on its stream's and its policy's seeds. Error(kInternal) when the parts do not tile the grid.
+ExperimentResult merge_partial_results(std::vector<ExperimentResult> parts);
 
 }  // namespace isplitee::sim

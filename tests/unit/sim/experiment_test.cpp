@@ -70,9 +70,9 @@ TEST(Experiment, BitIdenticalAcrossThreadCounts) {
   EXPECT_EQ(a.streams, (std::vector<std::string>{"none", "noise@1", "noise@2", "drift"}));
 }
 
-TEST(Experiment, StreamSubsetsMergeToTheWholeExperiment) {
-  // What `mpirun` does with a replay point: one stream per rank, merged on rank 0 after a JSON
-  // round trip.
+TEST(Experiment, PartsMergeToTheWholeExperiment) {
+  // What `mpirun` does with a replay point: (stream, policy) cells spread over the ranks, merged
+  // on rank 0 after a JSON round trip. Here: stream subsets, then single cells.
   auto spec = small_spec();
   spec.threads = 2;
   const auto whole = run_experiment(spec);
@@ -83,7 +83,20 @@ TEST(Experiment, StreamSubsetsMergeToTheWholeExperiment) {
     parts.push_back(report::experiment_result_from_json(report::to_json(run_experiment(spec))));
   }
   EXPECT_EQ(parts[1].streams, (std::vector<std::string>{whole.streams[1], whole.streams[2]}));
-  EXPECT_EQ(canonical(merge_stream_results(std::move(parts))), canonical(whole));
+  EXPECT_EQ(canonical(merge_partial_results(std::move(parts))), canonical(whole));
+  const auto all_policies = spec.policies;
+  std::vector<ExperimentResult> cells;
+  for (std::size_t s = 0; s < whole.streams.size(); ++s)
+    for (const auto& p : all_policies) {
+      spec.stream_subset = {s};
+      spec.policies = {p};
+      cells.push_back(report::experiment_result_from_json(report::to_json(run_experiment(spec))));
+    }
+  auto swapped = cells;
+  std::swap(swapped[0], swapped[1]);
+  EXPECT_EQ(canonical(merge_partial_results(std::move(cells))), canonical(whole));
+  EXPECT_THROW(merge_partial_results(std::move(swapped)), Error);  // not in cell order
+  spec.policies = all_policies;
   spec.stream_subset = {2, 1};
   EXPECT_THROW(run_experiment(spec), Error);
   spec.stream_subset = {4};
