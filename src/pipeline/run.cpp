@@ -96,6 +96,19 @@ fs::path point_file(const fs::path& run_dir, std::size_t i) {
   return run_dir / "partial" / ("point-" + std::to_string(i) + ".json");
 }
 
+/// Puts the result of replay point `i` in the report: the configured experiment, or a sweep point.
+void store_point(const RunPlan& plan, std::size_t i, sim::ExperimentResult result,
+                 report::RunReport& rep) {
+  if (i == 0) {
+    rep.result = std::move(result);
+    return;
+  }
+  report::SweepPoint sp;
+  sp.assignment = plan.points[i].assignment;
+  sp.result = std::move(result);
+  rep.sweep.push_back(std::move(sp));
+}
+
 /// Stage 4: every replay cell of the plan (the configured experiment, then each sweep point),
 /// under one progress bar. Each finished point is saved in partial/; with `resume` a saved point
 /// is read back instead of replayed (except the base point when steps.csv needs its steps).
@@ -119,14 +132,7 @@ void run_policies(const RunPlan& plan, const TraceSet& traces, const RunOptions&
       result = sim::run_experiment(make_spec(cfg, traces), progress);
       write_text_atomic(saved, report::to_json(result).dump() + "\n");
     }
-    if (i == 0) {
-      rep.result = std::move(result);
-    } else {
-      report::SweepPoint sp;
-      sp.assignment = plan.points[i].assignment;
-      sp.result = std::move(result);
-      rep.sweep.push_back(std::move(sp));
-    }
+    store_point(plan, i, std::move(result), rep);
     if (options.stop_after_points > 0 && i + 1 == options.stop_after_points &&
         i + 1 < plan.points.size())
       fail(ErrorCode::kInternal, "stopped after ", i + 1, " of ", plan.points.size(),
@@ -221,15 +227,7 @@ void run_policies_spread(const RunPlan& plan, const TraceSet& traces, const RunO
             ? std::move(*first)
             : report::experiment_result_from_json(nlohmann::json::parse(results[k]), names[k]));
   for (std::size_t i = 0; i < plan.points.size(); ++i) {
-    sim::ExperimentResult result = sim::merge_partial_results(std::move(parts[i]));
-    if (i == 0) {
-      rep.result = std::move(result);
-    } else {
-      report::SweepPoint sp;
-      sp.assignment = plan.points[i].assignment;
-      sp.result = std::move(result);
-      rep.sweep.push_back(std::move(sp));
-    }
+    store_point(plan, i, sim::merge_partial_results(std::move(parts[i])), rep);
   }
   rep.sweep_keys = plan.sweep_keys;
 }
