@@ -43,10 +43,11 @@ Action add_run_command(CLI::App& app, const GlobalOptions&) {
   return [o] {
     // Under mpirun every rank runs this; a bad config fails once, on rank 0 (then nowhere else).
     auto& group = work_group();
-    group.on_root("config", [&] {
-      config::Document::load(o->config).apply_overrides(o->sets);
-      return std::string();
-    });
+    if (group.size() > 1)
+      group.on_root("config", [&] {
+        config::Document::load(o->config).apply_overrides(o->sets);
+        return std::string();
+      });
     auto doc = config::Document::load(o->config);
     doc.apply_overrides(o->sets);
     pipeline::RunOptions ro;

@@ -45,10 +45,11 @@ Action add_trace_command(CLI::App& app, const GlobalOptions& g) {
     // Under mpirun every rank runs this: rank 0 checks the config and trains the model, the ranks
     // share the trace shards, rank 0 merges and prints.
     auto& group = work_group();
-    group.on_root("config", [&] {
-      pipeline::load_experiment(o->config, o->sets);
-      return std::string();
-    });
+    if (group.size() > 1)
+      group.on_root("config", [&] {
+        pipeline::load_experiment(o->config, o->sets);
+        return std::string();
+      });
     const auto cfg = pipeline::load_experiment(o->config, o->sets);
     if (o->dry_run && group.rank() != 0) return;
     if (o->dry_run) {

@@ -66,8 +66,7 @@ TraceSet load_traces(const ExperimentConfig& cfg, const fs::path& checkpoint, bo
   auto t0 = Clock::now();
   auto request = make_trace_request(cfg, checkpoint);
   request.force = retrace;
-  const auto artifacts = group.size() == 1 ? tracegen::ensure_traces(request)
-                                           : tracegen::ensure_traces(request, group);
+  const auto artifacts = tracegen::ensure_traces(request, group);  // one process: as before
   timings["traces"] = seconds_since(t0);
   std::size_t reused = 0;
   for (const auto& a : artifacts) reused += a.reused ? 1 : 0;

@@ -266,10 +266,11 @@ void write_trace_dir(const fs::path& dir, const trace::Trace& t) {
                       ec.message());
 }
 
-// The artifact of a trace the cache already holds (validated); false when it must be computed.
-bool reuse_cached(const TraceRequest& req, const std::string& sha,
+// Marks `a` reused (with its accuracies) when the cache holds the trace, after validating it;
+// leaves it to compute otherwise (or with --force).
+void reuse_cached(const TraceRequest& req, const std::string& sha,
                   const distort::DistortionSpec& spec, TraceArtifact& a) {
-  if (req.force || !fs::exists(a.directory / "manifest.json")) return false;
+  if (req.force || !fs::exists(a.directory / "manifest.json")) return;
   trace::Trace t;
   try {
     t = trace::read_trace(a.directory);
@@ -281,7 +282,29 @@ bool reuse_cached(const TraceRequest& req, const std::string& sha,
   a.reused = true;
   a.exit_accuracy = trace::exit_accuracy(t);
   logger()->info("trace {}: reusing {}", a.name, a.directory.string());
-  return true;
+}
+
+// The checkpoint's SHA-256, after checking that the request can be served at all.
+std::string checkpoint_sha(const TraceRequest& req) {
+  ISPLITEE_CHECK(!req.trace_dir.empty(), "trace: no output directory for traces");
+  ISPLITEE_CHECK_CODE(fs::exists(req.checkpoint), ErrorCode::kIo, "trace: checkpoint ",
+                      req.checkpoint.string(), " not found (train one with `isplitee train`)");
+  return sha256_file(req.checkpoint);
+}
+
+// Every trace of the request, in config order: its key and directory, and when the cache holds
+// it, validated and marked reused.
+std::vector<TraceArtifact> look_up(const TraceRequest& req, const std::string& sha) {
+  std::vector<TraceArtifact> out;
+  for (const auto& spec : req.trace.distortions) {
+    TraceArtifact a;
+    a.name = distort::label(spec);
+    a.cache_key = trace_cache_key(sha, req.data, req.trace, spec, req.seed);
+    a.directory = req.trace_dir / trace_directory_name(a.name, a.cache_key);
+    reuse_cached(req, sha, spec, a);
+    out.push_back(std::move(a));
+  }
+  return out;
 }
 
 // ---- ensure_traces over a WorkGroup: shards computed by the ranks, merged by rank 0 ------------
@@ -319,20 +342,12 @@ fs::path shard_dir(const fs::path& trace_directory, std::pair<std::size_t, std::
 
 // Rank 0's look-up: every trace's key and directory, reused when cached, and the sample count.
 nlohmann::json lookup_traces(const TraceRequest& req) {
-  ISPLITEE_CHECK(!req.trace_dir.empty(), "trace: no output directory for traces");
-  ISPLITEE_CHECK_CODE(fs::exists(req.checkpoint), ErrorCode::kIo, "trace: checkpoint ",
-                      req.checkpoint.string(), " not found (train one with `isplitee train`)");
-  const std::string sha = sha256_file(req.checkpoint);
   nlohmann::json traces = nlohmann::json::array();
   bool any = false;
-  for (const auto& spec : req.trace.distortions) {
-    TraceArtifact a;
-    a.name = distort::label(spec);
-    a.cache_key = trace_cache_key(sha, req.data, req.trace, spec, req.seed);
-    a.directory = req.trace_dir / trace_directory_name(a.name, a.cache_key);
+  for (const auto& a : look_up(req, checkpoint_sha(req))) {
     std::error_code ec;
     if (req.force) fs::remove_all(shard_root(a.directory), ec);  // recompute every shard too
-    any = !reuse_cached(req, sha, spec, a) || any;
+    any = any || !a.reused;
     traces.push_back(artifact_json(a));
   }
   const std::size_t n = any ? open_limited(req.data, req.trace)->size() : 0;
@@ -513,29 +528,18 @@ std::string trace_directory_name(const std::string& label, const std::string& ca
 }
 
 std::vector<TraceArtifact> ensure_traces(const TraceRequest& req) {
-  ISPLITEE_CHECK(!req.trace_dir.empty(), "trace: no output directory for traces");
-  ISPLITEE_CHECK_CODE(fs::exists(req.checkpoint), ErrorCode::kIo, "trace: checkpoint ",
-                      req.checkpoint.string(), " not found (train one with `isplitee train`)");
-  const std::string sha = sha256_file(req.checkpoint);
+  auto out = look_up(req, checkpoint_sha(req));
   std::optional<Loaded> loaded;  // loaded lazily: a fully cached request never touches the network
-  std::vector<TraceArtifact> out;
-  for (const auto& spec : req.trace.distortions) {
-    TraceArtifact a;
-    a.name = distort::label(spec);
-    a.cache_key = trace_cache_key(sha, req.data, req.trace, spec, req.seed);
-    a.directory = req.trace_dir / trace_directory_name(a.name, a.cache_key);
-    if (reuse_cached(req, sha, spec, a)) {
-      // found in the cache
-    } else {
-      if (!loaded) loaded = load_for_tracing(req);
-      const auto t = run_trace(req, *loaded, spec, a.cache_key, &a.seconds);
-      write_trace_dir(a.directory, t);
-      a.exit_accuracy = trace::exit_accuracy(t);
-      a.images_per_s = a.seconds > 0 ? static_cast<double>(t.num_samples) / a.seconds : 0.0;
-      logger()->info("trace {}: {} samples in {:.1f} s ({:.0f} img/s) -> {}", a.name, t.num_samples,
-                     a.seconds, a.images_per_s, a.directory.string());
-    }
-    out.push_back(std::move(a));
+  for (std::size_t d = 0; d < out.size(); ++d) {
+    auto& a = out[d];
+    if (a.reused) continue;
+    if (!loaded) loaded = load_for_tracing(req);
+    const auto t = run_trace(req, *loaded, req.trace.distortions[d], a.cache_key, &a.seconds);
+    write_trace_dir(a.directory, t);
+    a.exit_accuracy = trace::exit_accuracy(t);
+    a.images_per_s = a.seconds > 0 ? static_cast<double>(t.num_samples) / a.seconds : 0.0;
+    logger()->info("trace {}: {} samples in {:.1f} s ({:.0f} img/s) -> {}", a.name, t.num_samples,
+                   a.seconds, a.images_per_s, a.directory.string());
   }
   return out;
 }
